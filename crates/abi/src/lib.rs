@@ -1,0 +1,2 @@
+//! Linux System V IPC ABI.
+#![no_std]

@@ -1,0 +1,1 @@
+//! System V IPC on the host kernel.
