@@ -1,2 +1,43 @@
 //! In-process emulation of the Linux System V IPC subsystem.
+//!
+//! An [`IpcNamespace`] answers `msgget`, `msgsnd`, `msgrcv` and `msgctl` exactly as Linux
+//! would — the same ids, return values, errno and `msqid64_ds` fields — for callers that the
+//! embedder describes explicitly ([`Caller`]): a user-space kernel serving a guest, a test
+//! suite, a fuzzer. Linux's `ipc/` sources are the specification; each entry point names the
+//! kernel function it mirrors.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sysvipc::{Caller, Credentials, IpcNamespace, Message, ThreadBlocker, abi};
+//!
+//! let ns = IpcNamespace::new();
+//! let me = Caller::new(Credentials::root(), 100, Arc::new(ThreadBlocker::new()));
+//! let id = ns.msgget(&me, 0x1234, abi::IPC_CREAT | 0o600)?;
+//! ns.msgsnd(&me, id, Message::new(7, b"hello".to_vec()), 0)?;
+//! let got = ns.msgrcv(&me, id, 64, -10, abi::IPC_NOWAIT)?;
+//! assert_eq!((got.mtype, &got.text[..]), (7, &b"hello"[..]));
+//! # Ok::<(), sysvipc::Errno>(())
+//! ```
+//!
+//! # Lock order
+//!
+//! `Registry::table` → the object's state → a wait entry's slot. No lock is held while a
+//! caller sleeps, while the clock is read, or while wake-ups are delivered.
 #![forbid(unsafe_code)]
+
+pub use sysvipc_abi as abi;
+pub use sysvipc_abi::Errno;
+
+pub mod clock;
+pub mod cred;
+pub mod ipc;
+pub mod msg;
+pub mod ns;
+pub mod wait;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use cred::{Caller, Capabilities, Credentials};
+pub use ipc::{Id, Key};
+pub use msg::{Message, MsgCtlCmd, MsgFlags, MsgQueues, Queue, RecvError, Selector, SendError};
+pub use ns::{IpcNamespace, Limits};
+pub use wait::{Blocker, ManualBlocker, ThreadBlocker, Wakeup};

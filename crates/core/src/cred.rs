@@ -1,0 +1,128 @@
+//! Who is calling: credentials, capabilities and the caller context every operation takes.
+//!
+//! Nothing here is ambient: each call names its caller explicitly, so one process can serve
+//! many tasks of many sandboxes.
+
+use std::sync::Arc;
+
+use crate::abi;
+use crate::wait::Blocker;
+
+bitflags::bitflags! {
+    /// The capabilities System V IPC consults (`include/uapi/linux/capability.h`), as held in
+    /// the user namespace that owns the IPC namespace.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct Capabilities: u64 {
+        /// Bypasses `ipcperms` (`CAP_IPC_OWNER`).
+        const IPC_OWNER = 1 << abi::CAP_IPC_OWNER;
+        /// Locks segments without owning them (`CAP_IPC_LOCK`).
+        const IPC_LOCK = 1 << abi::CAP_IPC_LOCK;
+        /// `IPC_SET`/`IPC_RMID` without owning the object (`CAP_SYS_ADMIN`).
+        const SYS_ADMIN = 1 << abi::CAP_SYS_ADMIN;
+        /// Raises `msg_qbytes` above `msgmnb` (`CAP_SYS_RESOURCE`, checked in the initial user
+        /// namespace by Linux: grant it only to callers that hold it there).
+        const SYS_RESOURCE = 1 << abi::CAP_SYS_RESOURCE;
+        /// Writes the `*_next_id` knobs (`CAP_CHECKPOINT_RESTORE`).
+        const CHECKPOINT_RESTORE = 1 << abi::CAP_CHECKPOINT_RESTORE;
+    }
+}
+
+/// The identity a permission check looks at.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Credentials {
+    /// Effective user id: decides the owner class and ownership.
+    pub euid: u32,
+    /// Effective group id: becomes the `gid`/`cgid` of objects the caller creates.
+    pub egid: u32,
+    /// Filesystem group id: the group Linux's `in_group_p` tests (normally equal to `egid`).
+    pub fsgid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+    /// Effective capabilities.
+    pub caps: Capabilities,
+}
+
+impl Credentials {
+    /// Root with every capability.
+    pub fn root() -> Self {
+        Self {
+            caps: Capabilities::all(),
+            ..Self::user(0, 0)
+        }
+    }
+
+    /// An unprivileged user: `euid`, `egid` (also the fsgid), no groups, no capabilities.
+    pub fn user(uid: u32, gid: u32) -> Self {
+        Self {
+            euid: uid,
+            egid: gid,
+            fsgid: gid,
+            groups: Vec::new(),
+            caps: Capabilities::empty(),
+        }
+    }
+
+    /// These credentials with `caps` as the capability set.
+    pub fn with_caps(mut self, caps: Capabilities) -> Self {
+        self.caps = caps;
+        self
+    }
+
+    /// These credentials with supplementary `groups`.
+    pub fn with_groups(mut self, groups: Vec<u32>) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// Whether the caller is in group `gid` (`in_group_p`: the fsgid or a supplementary group).
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.fsgid == gid || self.groups.contains(&gid)
+    }
+
+    /// Whether the caller holds every capability of `caps`.
+    pub fn has(&self, caps: Capabilities) -> bool {
+        self.caps.contains(caps)
+    }
+}
+
+/// The task making a call: its credentials, its process and thread ids, and the blocker it
+/// sleeps on. Linux records the process id (tgid) everywhere except where noted.
+#[derive(Clone)]
+pub struct Caller {
+    /// Credentials for permission checks and for objects the caller creates.
+    pub cred: Credentials,
+    /// Process id (tgid): `msg_lspid`, `msg_lrpid`, `sempid`, `shm_cpid`, `shm_lpid`.
+    pub pid: i32,
+    /// Thread id: the `msg_lrpid` of a message handed straight to this receiver.
+    pub tid: i32,
+    /// Where the caller sleeps when an operation blocks.
+    pub blocker: Arc<dyn Blocker>,
+}
+
+impl Caller {
+    /// A single-threaded process's caller (`tid == pid`).
+    pub fn new(cred: Credentials, pid: i32, blocker: Arc<dyn Blocker>) -> Self {
+        Self {
+            cred,
+            pid,
+            tid: pid,
+            blocker,
+        }
+    }
+
+    /// This caller as thread `tid` of the same process.
+    pub fn with_tid(mut self, tid: i32) -> Self {
+        self.tid = tid;
+        self
+    }
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("cred", &self.cred)
+            .field("pid", &self.pid)
+            .field("tid", &self.tid)
+            .finish_non_exhaustive()
+    }
+}
