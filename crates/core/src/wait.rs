@@ -19,7 +19,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -139,6 +139,7 @@ impl fmt::Debug for ThreadBlocker {
 pub struct ManualBlocker {
     clock: Arc<ManualClock>,
     flags: AtomicU8,
+    sleeps: AtomicU64,
 }
 
 impl ManualBlocker {
@@ -147,6 +148,7 @@ impl ManualBlocker {
         Self {
             clock,
             flags: AtomicU8::new(0),
+            sleeps: AtomicU64::new(0),
         }
     }
 
@@ -162,8 +164,19 @@ impl ManualBlocker {
 
     /// Waits until a thread is asleep in [`Blocker::block`].
     pub fn wait_until_sleeping(&self) {
+        self.wait_for_sleep(1);
+    }
+
+    /// How many times a thread has gone to sleep in [`Blocker::block`].
+    pub fn sleeps(&self) -> u64 {
+        self.sleeps.load(Ordering::SeqCst)
+    }
+
+    /// Waits until a thread is asleep for at least the `n`th time, counting from 1: after a
+    /// wake-up that should send the sleeper back to sleep, wait for `sleeps() + 1`.
+    pub fn wait_for_sleep(&self, n: u64) {
         let mut t = self.clock.state.lock();
-        while !self.is_sleeping() {
+        while !(self.is_sleeping() && self.sleeps() >= n) {
             self.clock.changed.wait(&mut t);
         }
     }
@@ -195,6 +208,7 @@ impl Blocker for ManualBlocker {
             }
             if f & SLEEPING == 0 {
                 self.flags.fetch_or(SLEEPING, Ordering::SeqCst);
+                self.sleeps.fetch_add(1, Ordering::SeqCst);
                 self.clock.changed.notify_all();
             }
             self.clock.changed.wait(&mut t);

@@ -1,1 +1,46 @@
-//! System V IPC on the host kernel.
+//! System V IPC calls executed by the **host** Linux kernel inside a private, empty IPC
+//! namespace: the oracle the emulation is compared with (DESIGN.md §2.2, §6.3).
+//!
+//! - [`HostNamespace::new`] starts a dedicated thread that calls `unshare(CLONE_NEWIPC)`
+//!   (ipc_namespaces(7)); every call of that `HostNamespace` runs on that thread, so it sees only
+//!   the private namespace and never the test process's own.
+//! - Each call takes a [`HostCaller`]: the thread switches *its own* credentials with raw
+//!   per-thread syscalls for the call and back to root afterwards (glibc's wrappers would
+//!   change every thread of the process).
+//! - [`HostNamespace::spawn`] starts further threads inside the namespace for calls that block;
+//!   [`HostJoin::wait_until_blocked`] watches them fall asleep in the kernel and
+//!   [`HostJoin::interrupt`] interrupts them with a signal.
+//! - [`HostNamespace::sysctl`]/[`HostNamespace::set_sysctl`] read and write the namespace's
+//!   own `/proc/sys/kernel/msg*` limits.
+//!
+//! Nothing is process-wide except one no-op handler for `SIGRTMIN + 3`, installed once, and a
+//! side effect of the kernel: the first credential switch (already in
+//! [`HostNamespace::new`], which probes one) marks the process non-dumpable
+//! (`commit_creds()` applies `fs.suid_dumpable`, normally 0: no core dumps, `/proc/self/*`
+//! owned by root). Several `HostNamespace`s may be used in parallel, from any threads.
+//!
+//! Each [`HostNamespace`] call is a round trip to its thread (tens of µs); a [`HostThread`]
+//! call, or a loop inside [`HostNamespace::run`], costs what the syscall costs.
+//!
+//! Calls return the kernel's errno unchanged, as `sysvipc_abi::Errno`. Failures of the
+//! harness itself (cannot switch credentials, thread died) panic with a message, since they
+//! are bugs or host misconfiguration rather than answers to compare.
+#![cfg(target_os = "linux")]
+#![deny(unsafe_code)]
+
+use sysvipc_abi as abi;
+
+mod caller;
+#[allow(unsafe_code)]
+mod creds;
+mod error;
+mod namespace;
+#[allow(unsafe_code)]
+mod sys;
+mod sysctl;
+mod thread;
+
+pub use caller::HostCaller;
+pub use error::HostError;
+pub use namespace::HostNamespace;
+pub use thread::{HostJoin, HostThread};

@@ -417,7 +417,7 @@ impl QueueState {
     fn fits(&self, size: usize) -> bool {
         let cbytes = self.messages.bytes() as u64;
         let qnum = self.messages.count() as u64;
-        (size as u64).saturating_add(cbytes) <= self.qbytes && qnum + 1 <= self.qbytes
+        (size as u64).saturating_add(cbytes) <= self.qbytes && qnum < self.qbytes
     }
 
     /// `pipelined_send()`: gives `msg` to the first waiting receiver that wants it. Receivers
@@ -449,7 +449,7 @@ impl QueueState {
     /// keep waiting, in their order.
     fn wake_senders_that_fit(&mut self, wake: &mut WakeList) {
         let free_bytes = self.qbytes.saturating_sub(self.messages.bytes() as u64);
-        let has_slot = self.messages.count() as u64 + 1 <= self.qbytes;
+        let has_slot = (self.messages.count() as u64) < self.qbytes;
         self.senders.retain(|s| {
             let fits = has_slot && s.data as u64 <= free_bytes;
             if fits {

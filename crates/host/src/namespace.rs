@@ -1,0 +1,542 @@
+//! [`HostNamespace`]: a thread living in a private, empty IPC namespace that makes System V
+//! message-queue calls on request.
+//!
+//! Invariants:
+//! - the namespace thread is the only task that entered the namespace by itself (unshare(2)
+//!   `CLONE_NEWIPC` changes the *calling thread's* namespace only, not the process's); every
+//!   other task in it is a thread it created ([`HostNamespace::spawn`]), which inherits the
+//!   namespace of its creator (`copy_namespaces()` shares the creator's nsproxy);
+//! - between requests the namespace thread runs with its base credentials (root); a request
+//!   switches them with per-thread syscalls and restores them before the next one. If restoring
+//!   ever fails the thread stops serving (it is "poisoned") rather than run a later request
+//!   with the wrong credentials;
+//! - nothing here is process-wide except one no-op handler for a real-time signal.
+
+use std::any::Any;
+use std::os::unix::fs::MetadataExt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+
+use crate::abi::{Errno, MSG_INFO, Msginfo, Msqid64Ds};
+use crate::creds::{self, ThreadCreds};
+use crate::thread::{HostJoin, HostThread};
+use crate::{HostCaller, HostError, sys, sysctl};
+
+/// What a request learns before it runs: `Err` if the credentials could not be switched.
+type Ready = Result<(), String>;
+
+/// One unit of work for the namespace thread.
+struct Request {
+    /// Credentials to run under; `None` = the base credentials, no switch at all.
+    caller: Option<HostCaller>,
+    job: Box<dyn FnOnce(Ready) + Send>,
+}
+
+/// Why a request produced no value.
+enum Failure {
+    /// The closure panicked; the payload is re-raised on the requesting thread.
+    Panic(Box<dyn Any + Send>),
+    /// The credentials could not be switched; the closure did not run.
+    Creds(String),
+}
+
+/// State shared by the handle, the namespace thread and the threads it spawns.
+struct Shared {
+    /// The namespace thread's credentials at start (root), restored after every request.
+    base: ThreadCreds,
+    /// Inode of the namespace (`/proc/thread-self/ns/ipc`), if /proc could tell.
+    ns_inode: Option<u64>,
+    /// Set when the namespace thread stopped serving; says why.
+    poisoned: Mutex<Option<String>>,
+}
+
+/// A private, initially empty System V IPC namespace of the host kernel (`unshare(2)`
+/// `CLONE_NEWIPC`, namespaces(7), ipc_namespaces(7)), served by a dedicated OS thread.
+///
+/// Every call runs on that thread, inside the namespace, under the [`HostCaller`] credentials
+/// it is given, and returns the host kernel's answer unchanged. The test process's own IPC
+/// namespace is never touched. Independent `HostNamespace`s (in parallel tests) never see each
+/// other's objects, limits or ids.
+///
+/// Calls that would block (msgrcv(2) without `IPC_NOWAIT` and no message, msgsnd(2) to a full
+/// queue) block the namespace thread and with it every later call: run those in a thread made
+/// by [`HostNamespace::spawn`].
+///
+/// Each call is a round trip to the namespace thread (two thread wake-ups, tens of µs); the
+/// syscall itself costs about a µs. To measure the kernel, loop inside [`run`](Self::run) or
+/// in a [`spawn`](Self::spawn)ed thread.
+///
+/// Dropping it removes every message queue, semaphore set and segment in the namespace (so
+/// threads blocked in them wake with EIDRM; a segment still attached lives until its last
+/// detach), stops the namespace thread and joins it. The kernel frees the namespace, with
+/// anything left in it, once its last task has exited (`exit_task_namespaces()` →
+/// `put_ipc_ns()`, then from a workqueue after an RCU grace period `free_ipc()` →
+/// `free_ipc_ns()` → `free_ipcs()`).
+/// That is slightly after the join returns: the kernel wakes the joiner (clearing the thread's
+/// tid word in `mm_release()`) before the exiting thread drops its namespaces.
+pub struct HostNamespace {
+    tx: Option<mpsc::Sender<Request>>,
+    thread: Option<thread::JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for HostNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostNamespace")
+            .field("ns_inode", &self.shared.ns_inode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The inode number of the calling thread's IPC namespace, which identifies it.
+fn current_ns_inode() -> Option<u64> {
+    std::fs::metadata("/proc/thread-self/ns/ipc")
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// `EPERM (Operation not permitted)`.
+fn describe(e: Errno) -> String {
+    e.to_string()
+}
+
+/// Runs on the new namespace thread: unshare, check that SysV IPC works and the namespace is
+/// empty, check that credentials can be switched and switched back.
+fn enter_private_namespace() -> Result<Shared, HostError> {
+    let unsupported = |s: String| HostError::Unsupported(s);
+    let setup = |s: String| HostError::Setup(s);
+    let before = current_ns_inode();
+    if let Err(e) = sys::unshare_ipc() {
+        let why = format!("unshare(CLONE_NEWIPC) failed: {}", describe(e));
+        return Err(match e {
+            Errno::EPERM => unsupported(format!(
+                "{why}; creating an IPC namespace needs CAP_SYS_ADMIN (run as root)"
+            )),
+            Errno::EINVAL => unsupported(format!(
+                "{why}; the kernel lacks IPC namespaces (CONFIG_IPC_NS)"
+            )),
+            Errno::ENOSYS => unsupported(format!("{why}; unshare(2) is unavailable (seccomp?)")),
+            // ENOSPC (max_ipc_namespaces), ENOMEM…: a real failure, not a reason to skip.
+            _ => setup(why),
+        });
+    }
+    let ns_inode = current_ns_inode();
+    if before.is_some() && before == ns_inode {
+        return Err(setup(
+            "unshare(CLONE_NEWIPC) succeeded but /proc/thread-self/ns/ipc did not change".into(),
+        ));
+    }
+    match sys::msgctl_info(0, MSG_INFO) {
+        Err(Errno::ENOSYS) => {
+            return Err(unsupported(
+                "msgctl(MSG_INFO) = ENOSYS: the kernel has no System V IPC (CONFIG_SYSVIPC) or \
+                 seccomp blocks it"
+                    .into(),
+            ));
+        }
+        Err(e) => {
+            return Err(setup(format!("msgctl(MSG_INFO) failed: {}", describe(e))));
+        }
+        Ok((_, Msginfo { msgpool: 0, .. })) => {}
+        Ok((_, info)) => {
+            return Err(setup(format!(
+                "the new IPC namespace is not empty: MSG_INFO reports {} queues",
+                info.msgpool
+            )));
+        }
+    }
+    let base = ThreadCreds::current().map_err(unsupported)?;
+    if let Some(why) = base.unsuitable_as_base() {
+        return Err(unsupported(why));
+    }
+    // Probe one full switch and restore (seccomp or an LSM could refuse either).
+    let nobody = HostCaller::user(65534, 65534)
+        .with_groups(&[65534])
+        .with_caps(0);
+    let done = creds::switch_to(&base, &nobody).map_err(|e| {
+        unsupported(format!(
+            "cannot switch thread credentials to uid/gid 65534: {e} (EINVAL: ids not mapped \
+                 in this user namespace)"
+        ))
+    })?;
+    creds::restore(&base, done)
+        .map_err(|e| unsupported(format!("cannot restore thread credentials: {e}")))?;
+    let after = ThreadCreds::current().map_err(unsupported)?;
+    if after != base {
+        return Err(setup(format!(
+            "credentials differ after a switch and restore: {base:?} became {after:?}"
+        )));
+    }
+    Ok(Shared {
+        base,
+        ns_inode,
+        poisoned: Mutex::new(None),
+    })
+}
+
+/// The namespace thread's loop: one request at a time until every sender is gone.
+fn serve(shared: &Shared, rx: mpsc::Receiver<Request>) {
+    for req in rx {
+        let Some(caller) = req.caller else {
+            (req.job)(Ok(()));
+            continue;
+        };
+        let (ready, done) = match creds::switch_to(&shared.base, &caller) {
+            Ok(done) => (Ok(()), Some(done)),
+            Err(e) => (Err(e), None),
+        };
+        (req.job)(ready);
+        let Some(done) = done.filter(|d| d.any()) else {
+            continue;
+        };
+        let restored = creds::restore(&shared.base, done).and_then(|()| {
+            let now = ThreadCreds::current()?;
+            if now == shared.base {
+                Ok(())
+            } else {
+                Err(format!(
+                    "credentials are {now:?}, expected {:?}",
+                    shared.base
+                ))
+            }
+        });
+        if let Err(e) = restored {
+            let mut poisoned = shared.poisoned.lock().unwrap_or_else(|p| p.into_inner());
+            *poisoned = Some(format!(
+                "restoring root credentials after {caller:?} failed: {e}"
+            ));
+            return;
+        }
+    }
+}
+
+impl HostNamespace {
+    /// Starts a namespace thread and moves it into a new, empty IPC namespace
+    /// (`unshare(CLONE_NEWIPC)`, which acts on the calling thread only and, unlike
+    /// `CLONE_NEWUSER`, is allowed in a multi-threaded process).
+    ///
+    /// Fails with [`HostError::Unsupported`] when the host cannot do this (no CAP_SYS_ADMIN:
+    /// EPERM; no IPC namespaces; no SysV IPC: ENOSYS; not root, so credentials cannot be
+    /// switched per call), saying why, so that tests can skip; with [`HostError::Setup`] or
+    /// [`HostError::Spawn`] when it could but failed this time (tests should fail then).
+    pub fn new() -> Result<HostNamespace, HostError> {
+        sys::install_interrupt_handler().map_err(|e| {
+            HostError::Unsupported(format!(
+                "cannot install the interrupt signal handler: {}",
+                describe(e)
+            ))
+        })?;
+        let (tx, rx) = mpsc::channel::<Request>();
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<Arc<Shared>, HostError>>(1);
+        let thread = thread::Builder::new()
+            .name("sysvipc-host-ns".into())
+            .spawn(move || match enter_private_namespace() {
+                Ok(shared) => {
+                    let shared = Arc::new(shared);
+                    let _ = ready_tx.send(Ok(Arc::clone(&shared)));
+                    drop(ready_tx);
+                    serve(&shared, rx);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(HostError::Spawn)?;
+        match ready_rx.recv() {
+            Ok(Ok(shared)) => Ok(HostNamespace {
+                tx: Some(tx),
+                thread: Some(thread),
+                shared,
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(mpsc::RecvError) => match thread.join() {
+                Err(panic) => resume_unwind(panic),
+                Ok(()) => Err(HostError::Setup(
+                    "the namespace thread ended during setup".into(),
+                )),
+            },
+        }
+    }
+
+    /// The inode number of the private IPC namespace (`stat /proc/thread-self/ns/ipc` on the
+    /// namespace thread; namespaces(7)), which identifies it; `None` if /proc could not say.
+    pub fn ns_inode(&self) -> Option<u64> {
+        self.shared.ns_inode
+    }
+
+    /// The capabilities the namespace thread is permitted to make effective (bit `n` =
+    /// capability `n`): the ceiling for [`HostCaller::caps`]. On a host whose root lacks
+    /// CAP_SYS_RESOURCE that bit is clear here.
+    pub fn permitted_caps(&self) -> u64 {
+        self.shared.base.permitted
+    }
+
+    /// Sends `job` to the namespace thread and waits for its result.
+    fn request<R: Send + 'static>(
+        &self,
+        caller: Option<&HostCaller>,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> R {
+        let (rtx, rrx) = mpsc::sync_channel::<Result<R, Failure>>(1);
+        let job = Box::new(move |ready: Ready| {
+            let out = match ready {
+                Ok(()) => catch_unwind(AssertUnwindSafe(f)).map_err(Failure::Panic),
+                Err(e) => Err(Failure::Creds(e)),
+            };
+            let _ = rtx.send(out);
+        });
+        let req = Request {
+            caller: caller.cloned(),
+            job,
+        };
+        // A failed send drops the request, and with it `rtx`, so `recv` cannot hang.
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(req).is_ok());
+        let reply = if sent {
+            rrx.recv()
+        } else {
+            Err(mpsc::RecvError)
+        };
+        match reply {
+            Ok(Ok(value)) => value,
+            Ok(Err(Failure::Panic(payload))) => resume_unwind(payload),
+            Ok(Err(Failure::Creds(e))) => {
+                panic!("sysvipc-host: cannot switch the namespace thread to {caller:?}: {e}")
+            }
+            Err(mpsc::RecvError) => {
+                let why = self
+                    .shared
+                    .poisoned
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+                    .unwrap_or_else(|| "it exited".into());
+                panic!("sysvipc-host: the namespace thread no longer serves requests: {why}")
+            }
+        }
+    }
+
+    /// Runs `f` on the namespace thread, inside the private IPC namespace, with the credentials
+    /// of `caller`, and returns its result (a panic in `f` is re-raised here). The escape hatch
+    /// for calls this type does not wrap (semget(2), shmget(2), raw `libc::syscall`s…); `f`
+    /// must not block forever, or every later call waits behind it.
+    pub fn run<R: Send + 'static>(
+        &self,
+        caller: &HostCaller,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> R {
+        self.request(Some(caller), f)
+    }
+
+    /// Starts a new OS thread *from the namespace thread*, so that it is in the private IPC
+    /// namespace too, switches it to `caller`'s credentials and runs `f` there. `f` gets a
+    /// [`HostThread`] for making calls on that thread, which may block; the returned
+    /// [`HostJoin`] can watch it block, interrupt it with a signal, and join it.
+    ///
+    /// Panics if the thread cannot be started or switched to `caller`.
+    pub fn spawn<R, F>(&self, caller: &HostCaller, f: F) -> HostJoin<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&HostThread) -> R + Send + 'static,
+    {
+        let caller = caller.clone();
+        let shared = Arc::clone(&self.shared);
+        let (tid_tx, tid_rx) = mpsc::sync_channel::<i32>(1);
+        let body = move || {
+            sys::unblock_interrupt_signal();
+            // The new thread starts with the namespace thread's base credentials.
+            if let Err(e) = creds::switch_to(&shared.base, &caller) {
+                panic!("sysvipc-host: cannot switch a spawned thread to {caller:?}: {e}");
+            }
+            let host_thread = HostThread::current();
+            let _ = tid_tx.send(host_thread.tid());
+            f(&host_thread)
+        };
+        // Created between requests, i.e. with the base credentials and inside the namespace.
+        let spawned = self.request(None, move || {
+            thread::Builder::new()
+                .name("sysvipc-host-task".into())
+                .spawn(body)
+        });
+        let handle = spawned.unwrap_or_else(|e| {
+            panic!("sysvipc-host: cannot start a thread in the namespace: {e}")
+        });
+        match tid_rx.recv() {
+            Ok(tid) => HostJoin::new(handle, tid),
+            Err(mpsc::RecvError) => match handle.join() {
+                Err(panic) => resume_unwind(panic),
+                Ok(_) => panic!("sysvipc-host: the spawned thread ended without starting"),
+            },
+        }
+    }
+
+    /// Reads `/proc/sys/kernel/NAME` of the private namespace (e.g. `msgmni`, `msgmax`,
+    /// `msgmnb`, `msg_next_id`; proc(5), `ipc/ipc_sysctl.c`), without the trailing newline.
+    /// Opened by the namespace thread, so it resolves to the private namespace's value.
+    /// EINVAL for names that are not plain identifiers; ENOENT for unknown ones.
+    pub fn sysctl(&self, name: &str) -> Result<String, Errno> {
+        let name = name.to_owned();
+        self.request(None, move || sysctl::read(&name))
+    }
+
+    /// Writes `value` to `/proc/sys/kernel/NAME` of the private namespace, as root, and returns
+    /// the kernel's verdict (EINVAL when out of range, see `ipc/ipc_sysctl.c`). The host's own
+    /// value is unaffected; nothing is restored, the namespace dies with this handle.
+    pub fn set_sysctl(&self, name: &str, value: &str) -> Result<(), Errno> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.request(None, move || sysctl::write(&name, &value))
+    }
+
+    /// msgget(2): `ksys_msgget()` → `ipcget()`; returns the queue id.
+    pub fn msgget(&self, caller: &HostCaller, key: i32, flags: i32) -> Result<i32, Errno> {
+        self.run(caller, move || sys::msgget(key, flags))
+    }
+
+    /// msgsnd(2) of a `struct msgbuf` built from `mtype` and `text` (msgsz = `text.len()`):
+    /// `do_msgsnd()`. Must not block (see the type's docs): pass `IPC_NOWAIT` or make sure the
+    /// message fits.
+    pub fn msgsnd(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        mtype: i64,
+        text: &[u8],
+        flags: i32,
+    ) -> Result<(), Errno> {
+        let text = text.to_vec();
+        self.run(caller, move || sys::msgsnd(id, mtype, &text, flags))
+    }
+
+    /// msgsnd(2) with raw arguments, for EFAULT and bad-size cases: `msgp` `None` passes NULL;
+    /// `Some(bytes)` passes a copy of `bytes` (a native-endian `long` mtype, then text) placed
+    /// right before an inaccessible page, so the kernel faults (EFAULT) on any byte past them.
+    pub fn msgsnd_raw(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        msgp: Option<&[u8]>,
+        msgsz: i64,
+        flags: i32,
+    ) -> Result<(), Errno> {
+        let msgp = msgp.map(<[u8]>::to_vec);
+        self.run(caller, move || {
+            sys::msgsnd_raw(id, msgp.as_deref(), msgsz, flags)
+        })
+    }
+
+    /// msgrcv(2) into a buffer of 8 + `size` bytes: `do_msgrcv()`. Returns the message's
+    /// mtype and its text as copied (the return value's length; truncated with MSG_NOERROR).
+    /// With MSG_COPY, `msgtyp` is the index. Must not block: pass `IPC_NOWAIT` or make sure a
+    /// message matches.
+    pub fn msgrcv(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        size: usize,
+        msgtyp: i64,
+        flags: i32,
+    ) -> Result<(i64, Vec<u8>), Errno> {
+        self.run(caller, move || sys::msgrcv(id, size, msgtyp, flags))
+    }
+
+    /// msgrcv(2) with raw arguments: a NULL buffer if `null_buffer`, else one of 8 + `msgsz`
+    /// bytes (capped at 8 + INT_MAX, the most Linux can copy). Returns the raw result, the
+    /// number of text bytes.
+    pub fn msgrcv_raw(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        null_buffer: bool,
+        msgsz: i64,
+        msgtyp: i64,
+        flags: i32,
+    ) -> Result<i64, Errno> {
+        self.run(caller, move || {
+            sys::msgrcv_raw(id, null_buffer, msgsz, msgtyp, flags)
+        })
+    }
+
+    /// msgctl(2) `IPC_STAT`, `MSG_STAT` or `MSG_STAT_ANY` (`msgctl_stat()` in `ipc/msg.c`):
+    /// the return value (0, or the full id for the `*_STAT` index commands) and the
+    /// `msqid64_ds` the kernel filled.
+    pub fn msgctl_stat(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Msqid64Ds), Errno> {
+        self.run(caller, move || sys::msgctl_stat(id, cmd))
+    }
+
+    /// msgctl(2) `IPC_SET` with `ds` (`msgctl_down()`): uid, gid, mode and msg_qbytes are used.
+    pub fn msgctl_set(&self, caller: &HostCaller, id: i32, ds: &Msqid64Ds) -> Result<(), Errno> {
+        let ds = *ds;
+        self.run(caller, move || sys::msgctl_set(id, &ds))
+    }
+
+    /// msgctl(2) `IPC_RMID` (`msgctl_down()` → `freeque()`): blocked senders and receivers
+    /// wake with EIDRM.
+    pub fn msgctl_rmid(&self, caller: &HostCaller, id: i32) -> Result<(), Errno> {
+        self.run(caller, move || sys::msgctl_rmid(id))
+    }
+
+    /// msgctl(2) `IPC_INFO` or `MSG_INFO` (`msgctl_info()`): the return value (highest used
+    /// index, 0 if none) and the `msginfo` (whose fields mean different things for the two
+    /// commands).
+    pub fn msgctl_info(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Msginfo), Errno> {
+        self.run(caller, move || sys::msgctl_info(id, cmd))
+    }
+
+    /// msgctl(2) with any `cmd` and `buf` NULL (`None`) or a copy of the given bytes placed
+    /// right before an inaccessible page (the kernel faults, EFAULT, past them); what the
+    /// kernel wrote is copied back into `buf`.
+    pub fn msgctl_raw(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+        buf: Option<&mut [u8]>,
+    ) -> Result<i32, Errno> {
+        let copy = buf.as_deref().map(<[u8]>::to_vec);
+        let (ret, copy) = self.run(caller, move || {
+            let mut copy = copy;
+            let ret = sys::msgctl_raw(id, cmd, copy.as_deref_mut());
+            (ret, copy)
+        });
+        if let (Some(buf), Some(copy)) = (buf, copy) {
+            buf.copy_from_slice(&copy);
+        }
+        ret
+    }
+}
+
+impl Drop for HostNamespace {
+    /// Removes every object in the namespace (waking blocked threads with EIDRM), stops the
+    /// namespace thread and joins it.
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let (done_tx, done_rx) = mpsc::sync_channel::<()>(1);
+            let cleanup = Request {
+                caller: None,
+                job: Box::new(move |_| {
+                    sys::remove_all_objects();
+                    let _ = done_tx.send(());
+                }),
+            };
+            if tx.send(cleanup).is_ok() {
+                let _ = done_rx.recv();
+            }
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

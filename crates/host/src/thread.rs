@@ -1,0 +1,277 @@
+//! Threads spawned inside a [`HostNamespace`](crate::HostNamespace): [`HostThread`] makes
+//! (possibly blocking) calls on such a thread, [`HostJoin`] observes, interrupts and joins it.
+
+use std::marker::PhantomData;
+use std::panic::resume_unwind;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::abi::{Errno, Msginfo, Msqid64Ds};
+use crate::{HostError, sys};
+
+/// The calling side of a thread started by [`HostNamespace::spawn`](crate::HostNamespace::spawn):
+/// the same message-queue calls as [`HostNamespace`](crate::HostNamespace), made directly by this
+/// thread (inside the private namespace, with the credentials given to `spawn`), so they may
+/// block. Not `Send`: the calls act on the current thread, so the handle stays on it.
+#[derive(Debug)]
+pub struct HostThread {
+    tid: i32,
+    _on_this_thread: PhantomData<*const ()>,
+}
+
+impl HostThread {
+    /// The handle for the calling thread; only created on threads spawned in a namespace.
+    pub(crate) fn current() -> HostThread {
+        HostThread {
+            tid: sys::gettid(),
+            _on_this_thread: PhantomData,
+        }
+    }
+
+    /// This thread's kernel thread id (gettid(2)).
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// msgget(2): `ksys_msgget()` → `ipcget()`; returns the queue id.
+    pub fn msgget(&self, key: i32, flags: i32) -> Result<i32, Errno> {
+        sys::msgget(key, flags)
+    }
+
+    /// msgsnd(2) of a `struct msgbuf` built from `mtype` and `text`: `do_msgsnd()`. Blocks
+    /// while the queue is full unless `IPC_NOWAIT`; EINTR when interrupted by a signal whose
+    /// handler runs, EIDRM when the queue is removed meanwhile.
+    pub fn msgsnd(&self, id: i32, mtype: i64, text: &[u8], flags: i32) -> Result<(), Errno> {
+        sys::msgsnd(id, mtype, text, flags)
+    }
+
+    /// msgsnd(2) with raw arguments; see
+    /// [`HostNamespace::msgsnd_raw`](crate::HostNamespace::msgsnd_raw).
+    pub fn msgsnd_raw(
+        &self,
+        id: i32,
+        msgp: Option<&[u8]>,
+        msgsz: i64,
+        flags: i32,
+    ) -> Result<(), Errno> {
+        sys::msgsnd_raw(id, msgp, msgsz, flags)
+    }
+
+    /// msgrcv(2) into a buffer of 8 + `size` bytes: `do_msgrcv()`; returns mtype and text.
+    /// Blocks until a message matches unless `IPC_NOWAIT`; EINTR when interrupted by a signal
+    /// whose handler runs (even with SA_RESTART), EIDRM when the queue is removed meanwhile.
+    pub fn msgrcv(
+        &self,
+        id: i32,
+        size: usize,
+        msgtyp: i64,
+        flags: i32,
+    ) -> Result<(i64, Vec<u8>), Errno> {
+        sys::msgrcv(id, size, msgtyp, flags)
+    }
+
+    /// msgrcv(2) with raw arguments; see
+    /// [`HostNamespace::msgrcv_raw`](crate::HostNamespace::msgrcv_raw).
+    pub fn msgrcv_raw(
+        &self,
+        id: i32,
+        null_buffer: bool,
+        msgsz: i64,
+        msgtyp: i64,
+        flags: i32,
+    ) -> Result<i64, Errno> {
+        sys::msgrcv_raw(id, null_buffer, msgsz, msgtyp, flags)
+    }
+
+    /// msgctl(2) `IPC_STAT`/`MSG_STAT`/`MSG_STAT_ANY`: return value and `msqid64_ds`.
+    pub fn msgctl_stat(&self, id: i32, cmd: i32) -> Result<(i32, Msqid64Ds), Errno> {
+        sys::msgctl_stat(id, cmd)
+    }
+
+    /// msgctl(2) `IPC_SET` with `ds` (`msgctl_down()`).
+    pub fn msgctl_set(&self, id: i32, ds: &Msqid64Ds) -> Result<(), Errno> {
+        sys::msgctl_set(id, ds)
+    }
+
+    /// msgctl(2) `IPC_RMID` (`freeque()`).
+    pub fn msgctl_rmid(&self, id: i32) -> Result<(), Errno> {
+        sys::msgctl_rmid(id)
+    }
+
+    /// msgctl(2) `IPC_INFO`/`MSG_INFO` (`msgctl_info()`): highest used index and `msginfo`.
+    pub fn msgctl_info(&self, id: i32, cmd: i32) -> Result<(i32, Msginfo), Errno> {
+        sys::msgctl_info(id, cmd)
+    }
+
+    /// msgctl(2) with any `cmd` and a NULL or guarded buffer; see
+    /// [`HostNamespace::msgctl_raw`](crate::HostNamespace::msgctl_raw).
+    pub fn msgctl_raw(&self, id: i32, cmd: i32, buf: Option<&mut [u8]>) -> Result<i32, Errno> {
+        sys::msgctl_raw(id, cmd, buf)
+    }
+}
+
+/// Syscalls a thread sleeps in while waiting for a System V IPC object.
+const BLOCKING_SYSCALLS: [libc::c_long; 4] = [
+    libc::SYS_msgsnd,
+    libc::SYS_msgrcv,
+    libc::SYS_semop,
+    libc::SYS_semtimedop,
+];
+
+/// Field 3 (state) of a `/proc/…/stat` line. It follows the command name, which is in
+/// parentheses and may itself contain spaces and parentheses: the first field after the last
+/// `)`.
+fn state_of(stat: &str) -> Option<char> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().next()?.chars().next()
+}
+
+/// What `/proc/self/task/TID/{stat,syscall}` say about a thread.
+#[derive(Debug)]
+struct Observed {
+    /// Field 3 of `stat` (proc(5)): `R`, `S`, `D`…; `None` if unreadable (thread gone).
+    state: Option<char>,
+    /// First line of `syscall`: the syscall number and arguments if blocked in one,
+    /// `running`, or `-1 …` when blocked outside a syscall.
+    syscall: String,
+}
+
+impl Observed {
+    fn of(tid: i32) -> Observed {
+        let dir = format!("/proc/self/task/{tid}");
+        // The state follows the command name, which is in parentheses and may contain both
+        // spaces and parentheses: it is the first field after the last ')'.
+        let state = std::fs::read_to_string(format!("{dir}/stat"))
+            .ok()
+            .and_then(|stat| state_of(&stat));
+        let syscall = std::fs::read_to_string(format!("{dir}/syscall"))
+            .map(|s| s.trim_end().to_owned())
+            .unwrap_or_else(|e| format!("<{e}>"));
+        Observed { state, syscall }
+    }
+
+    fn syscall_nr(&self) -> Option<libc::c_long> {
+        self.syscall.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Asleep (interruptibly) inside one of the System V IPC waits.
+    fn blocked_in_ipc(&self) -> bool {
+        self.state == Some('S')
+            && self
+                .syscall_nr()
+                .is_some_and(|nr| BLOCKING_SYSCALLS.contains(&nr))
+    }
+}
+
+/// A thread started by [`HostNamespace::spawn`](crate::HostNamespace::spawn). Dropping it
+/// without [`join`](HostJoin::join) detaches the thread (dropping the `HostNamespace` removes
+/// every IPC object, so a thread blocked in one wakes with EIDRM).
+#[derive(Debug)]
+pub struct HostJoin<R> {
+    handle: thread::JoinHandle<R>,
+    tid: i32,
+}
+
+impl<R> HostJoin<R> {
+    pub(crate) fn new(handle: thread::JoinHandle<R>, tid: i32) -> HostJoin<R> {
+        HostJoin { handle, tid }
+    }
+
+    /// Waits for the thread to finish and returns what its closure returned; a panic in the
+    /// closure is re-raised here.
+    pub fn join(self) -> R {
+        match self.handle.join() {
+            Ok(value) => value,
+            Err(panic) => resume_unwind(panic),
+        }
+    }
+
+    /// The thread's kernel thread id (gettid(2)).
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// Whether the thread's closure has returned (or panicked).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// Polls `/proc/self/task/TID/stat` and `/proc/self/task/TID/syscall` (proc(5)) until the
+    /// thread is in interruptible sleep (`S`) inside msgsnd, msgrcv, semop or semtimedop,
+    /// i.e. queued on the object and waiting; the kernel registers a waiter before it sets
+    /// that state (`do_msgrcv()`, `do_msgsnd()`, `do_semtimedop()`), so a call that should
+    /// wake it can be made as soon as this returns. Replaces sleeping as synchronisation.
+    ///
+    /// Fails with [`HostError::NotBlocked`], naming the last state seen, when `timeout` passes
+    /// first or the thread finishes.
+    pub fn wait_until_blocked(&self, timeout: Duration) -> Result<(), HostError> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_micros(20);
+        loop {
+            if self.handle.is_finished() {
+                return Err(HostError::NotBlocked(format!(
+                    "thread {} finished without blocking",
+                    self.tid
+                )));
+            }
+            let seen = Observed::of(self.tid);
+            if seen.blocked_in_ipc() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(HostError::NotBlocked(format!(
+                    "thread {} not asleep in msgsnd/msgrcv/semop/semtimedop after {timeout:?}: \
+                     state {:?}, syscall {:?}",
+                    self.tid, seen.state, seen.syscall
+                )));
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(2));
+        }
+    }
+
+    /// Sends the crate's interrupt signal (a real-time signal, `SIGRTMIN + 3`, whose no-op
+    /// handler is installed without SA_RESTART) to the thread with tgkill(2). A thread asleep in
+    /// msgsnd/msgrcv returns EINTR (Linux's ERESTARTNOHAND becomes EINTR because a handler
+    /// runs, whatever SA_RESTART says); in semop/semtimedop, EINTR too. A thread not (yet)
+    /// asleep just runs the handler: call [`wait_until_blocked`](HostJoin::wait_until_blocked)
+    /// first. ESRCH once the thread has finished.
+    pub fn interrupt(&self) -> Result<(), Errno> {
+        if self.handle.is_finished() {
+            // Its tid may already belong to another thread.
+            return Err(Errno::ESRCH);
+        }
+        sys::interrupt(self.tid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_read_after_the_last_parenthesis_of_the_command() {
+        assert_eq!(state_of("42 (a) b) S 1 2 3"), Some('S'));
+        assert_eq!(state_of("42 (sysvipc-host-ta) R 1"), Some('R'));
+        assert_eq!(state_of("garbage"), None);
+        assert_eq!(state_of("42 (x)"), None);
+    }
+
+    #[test]
+    fn blocked_means_asleep_in_an_ipc_syscall() {
+        let seen = |state, syscall: &str| Observed {
+            state,
+            syscall: syscall.to_owned(),
+        };
+        let msgrcv = format!(
+            "{} 0x3 0x7ffc 0x40 0x0 0x0 0x0 0x7ffc 0x7f00",
+            libc::SYS_msgrcv
+        );
+        assert!(seen(Some('S'), &msgrcv).blocked_in_ipc());
+        assert!(!seen(Some('R'), &msgrcv).blocked_in_ipc());
+        assert!(!seen(Some('S'), "running").blocked_in_ipc());
+        assert!(!seen(Some('S'), "-1 0x7ffc 0x7f00").blocked_in_ipc());
+        let futex = format!("{} 0x1 0x80 0x0 0x0 0x0 0x0 0x7ffc 0x7f00", libc::SYS_futex);
+        assert!(!seen(Some('S'), &futex).blocked_in_ipc());
+    }
+}
