@@ -1,0 +1,27 @@
+# Routine tasks. `just --list` shows them; each is a plain cargo command underneath.
+
+# Every test of the workspace (the README's test command).
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# The runnable tour of the message queues.
+tour:
+    cargo run --release --example tour
+
+# The emulation beside the host kernel (needs root: a private IPC namespace per test).
+check-host:
+    cargo test -p sysvipc --test differential_msg
+    cargo test -p sysvipc-host
+
+# Everything CI runs.
+ci:
+    bash .ci/run
