@@ -1161,3 +1161,84 @@ fn senders_and_receivers_on_threads_account_for_every_message_once() {
     let ds = ns.msgctl_stat(&caller(1), id, MsgCtlCmd::Stat).unwrap().1;
     assert_eq!((ds.msg_qnum, ds.msg_cbytes), (0, 0));
 }
+
+#[test]
+fn interrupting_receivers_at_random_loses_and_duplicates_nothing() {
+    const MESSAGES: u32 = 3000;
+    const RECEIVERS: usize = 3;
+    let ns = IpcNamespace::new();
+    let blockers: Vec<Arc<ThreadBlocker>> = (0..RECEIVERS)
+        .map(|_| Arc::new(ThreadBlocker::new()))
+        .collect();
+    let root = Caller::new(Credentials::root(), 1, Arc::new(ThreadBlocker::new()));
+    let id = ns
+        .msgget(&root, abi::IPC_PRIVATE, abi::IPC_CREAT | 0o600)
+        .unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (received, interrupted): (Vec<u32>, usize) = thread::scope(|s| {
+        let receivers: Vec<_> = blockers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let c = Caller::new(Credentials::root(), 10 + i as i32, b.clone());
+                let (ns, done) = (&ns, &done);
+                s.spawn(move || {
+                    let (mut got, mut interrupted) = (Vec::new(), 0);
+                    loop {
+                        match ns.msgrcv(&c, id, 4, 0, 0) {
+                            Ok(m) => got.push(u32::from_le_bytes(m.text.try_into().unwrap())),
+                            Err(Errno::ERESTARTNOHAND) => interrupted += 1,
+                            Err(Errno::EIDRM) => break,
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                        if done.load(std::sync::atomic::Ordering::SeqCst)
+                            && got.len() > usize::MAX / 2
+                        {
+                            break;
+                        }
+                    }
+                    (got, interrupted)
+                })
+            })
+            .collect();
+        let chaos = s.spawn(|| {
+            let mut n = 0u64;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                n = n
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                blockers[(n >> 33) as usize % RECEIVERS].interrupt();
+                thread::yield_now();
+            }
+        });
+        for n in 0..MESSAGES {
+            ns.msgsnd(&root, id, Message::new(1, n.to_le_bytes().to_vec()), 0)
+                .unwrap();
+        }
+        // Wait until the queue has drained to the receivers, then stop the chaos and remove
+        // the queue, which ends every receiver with EIDRM.
+        while ns
+            .msgctl_stat(&root, id, MsgCtlCmd::Stat)
+            .unwrap()
+            .1
+            .msg_qnum
+            > 0
+        {
+            thread::yield_now();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        chaos.join().unwrap();
+        ns.msgctl_rmid(&root, id).unwrap();
+        receivers.into_iter().map(|h| h.join().unwrap()).fold(
+            (Vec::new(), 0),
+            |(mut all, n), (got, i)| {
+                all.extend(got);
+                (all, n + i)
+            },
+        )
+    });
+    let mut received = received;
+    received.sort_unstable();
+    assert_eq!(received, (0..MESSAGES).collect::<Vec<_>>());
+    println!("{interrupted} interruptions");
+}
