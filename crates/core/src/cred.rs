@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::abi;
+use crate::sem::SemUndo;
 use crate::wait::Blocker;
 
 bitflags::bitflags! {
@@ -97,6 +98,10 @@ pub struct Caller {
     pub tid: i32,
     /// Where the caller sleeps when an operation blocks.
     pub blocker: Arc<dyn Blocker>,
+    /// The process's `SEM_UNDO` list, shared by its threads (clones of this caller). It is
+    /// applied when its last holder drops it: when the process exits, or when the caller
+    /// [unshares](Self::unshare_undo) it as the last sharer.
+    pub undo: SemUndo,
 }
 
 impl Caller {
@@ -107,7 +112,14 @@ impl Caller {
             pid,
             tid: pid,
             blocker,
+            undo: SemUndo::new(pid),
         }
+    }
+
+    /// Gives the caller a new, empty undo list (`unshare(CLONE_SYSVSEM)`), dropping its share
+    /// of the old one, which is applied if no one else holds it.
+    pub fn unshare_undo(&mut self) {
+        self.undo = SemUndo::new(self.pid);
     }
 
     /// This caller as thread `tid` of the same process.

@@ -33,6 +33,7 @@ pub mod cred;
 pub mod ipc;
 pub mod msg;
 pub mod ns;
+pub mod sem;
 pub mod wait;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -40,4 +41,5 @@ pub use cred::{Caller, Capabilities, Credentials};
 pub use ipc::{Id, Key};
 pub use msg::{Message, MsgCtlCmd, MsgFlags, MsgQueues, Queue, RecvError, Selector, SendError};
 pub use ns::{IpcNamespace, Limits};
+pub use sem::{SemCtlCmd, SemSet, SemSets, SemUndo, Timespec};
 pub use wait::{Blocker, ManualBlocker, ThreadBlocker, Wakeup};

@@ -11,14 +11,19 @@ use crate::Errno;
 use crate::abi;
 use crate::clock::{Clock, SystemClock};
 use crate::msg::MsgQueues;
+use crate::sem::SemSets;
 
-/// The sysctls of one namespace (`/proc/sys/kernel/msg*`), read at the moment of use, as
-/// Linux reads them.
+/// The sysctls of one namespace (`/proc/sys/kernel/msg*` and `sem`), read at the moment of
+/// use, as Linux reads them.
 #[derive(Debug)]
 pub struct Limits {
     msgmax: AtomicI32,
     msgmnb: AtomicI32,
     msgmni: AtomicI32,
+    semmsl: AtomicI32,
+    semmns: AtomicI32,
+    semopm: AtomicI32,
+    semmni: AtomicI32,
 }
 
 impl Default for Limits {
@@ -27,6 +32,10 @@ impl Default for Limits {
             msgmax: AtomicI32::new(abi::MSGMAX),
             msgmnb: AtomicI32::new(abi::MSGMNB),
             msgmni: AtomicI32::new(abi::MSGMNI),
+            semmsl: AtomicI32::new(abi::SEMMSL),
+            semmns: AtomicI32::new(abi::SEMMNS),
+            semopm: AtomicI32::new(abi::SEMOPM),
+            semmni: AtomicI32::new(abi::SEMMNI),
         }
     }
 }
@@ -72,6 +81,44 @@ impl Limits {
     pub fn set_msgmni(&self, value: i64) -> Result<(), Errno> {
         store_in_range(&self.msgmni, value, 0, abi::IPCMNI)
     }
+
+    /// `SEMMSL` (`sem` field 1): most semaphores per set, checked on every `semget`.
+    pub fn semmsl(&self) -> i32 {
+        self.semmsl.load(Ordering::Relaxed)
+    }
+
+    /// `SEMMNS` (`sem` field 2): most semaphores in the namespace, checked on creation.
+    pub fn semmns(&self) -> i32 {
+        self.semmns.load(Ordering::Relaxed)
+    }
+
+    /// `SEMOPM` (`sem` field 3): most operations per `semop` (compared unsigned).
+    pub fn semopm(&self) -> i32 {
+        self.semopm.load(Ordering::Relaxed)
+    }
+
+    /// `SEMMNI` (`sem` field 4): most sets, checked on creation.
+    pub fn semmni(&self) -> i32 {
+        self.semmni.load(Ordering::Relaxed)
+    }
+
+    /// Writes the `sem` sysctl: `[semmsl, semmns, semopm, semmni]`. As Linux's
+    /// `proc_ipc_sem_dointvec`, any int is accepted for the first three (negative ones
+    /// included), and only `semmni` is range-checked afterwards: outside `0..=32768` it keeps
+    /// its old value and the write fails with `ERANGE`, the other three staying written.
+    /// A value that is not an int is `EINVAL` and changes nothing.
+    pub fn set_sem(&self, values: [i64; 4]) -> Result<(), Errno> {
+        let [msl, mns, opm, mni] = values.map(|v| i32::try_from(v).map_err(|_| Errno::EINVAL));
+        let (msl, mns, opm, mni) = (msl?, mns?, opm?, mni?);
+        self.semmsl.store(msl, Ordering::Relaxed);
+        self.semmns.store(mns, Ordering::Relaxed);
+        self.semopm.store(opm, Ordering::Relaxed);
+        if !(0..=abi::IPCMNI).contains(&mni) {
+            return Err(Errno::ERANGE);
+        }
+        self.semmni.store(mni, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// What every object of a namespace may consult: its limits and its clock.
@@ -85,6 +132,7 @@ pub(crate) struct Shared {
 pub struct IpcNamespace {
     shared: Arc<Shared>,
     msg: MsgQueues,
+    sem: SemSets,
 }
 
 impl Default for IpcNamespace {
@@ -107,6 +155,7 @@ impl IpcNamespace {
         });
         Self {
             msg: MsgQueues::new(Arc::clone(&shared)),
+            sem: SemSets::new(Arc::clone(&shared)),
             shared,
         }
     }
@@ -126,6 +175,11 @@ impl IpcNamespace {
         &self.msg
     }
 
+    /// The semaphore sets.
+    pub fn sem(&self) -> &SemSets {
+        &self.sem
+    }
+
     /// `msg_next_id`: the id the next queue will get, or -1.
     pub fn msg_next_id(&self) -> i32 {
         self.msg.next_id()
@@ -143,11 +197,29 @@ impl IpcNamespace {
     }
 }
 
+impl IpcNamespace {
+    /// `sem_next_id`: the id the next semaphore set will get, or -1.
+    pub fn sem_next_id(&self) -> i32 {
+        self.sem.next_id()
+    }
+
+    /// Sets `sem_next_id` (`EINVAL` outside `0..=INT_MAX`).
+    pub fn set_sem_next_id(&self, value: i64) -> Result<(), Errno> {
+        let v = i32::try_from(value)
+            .ok()
+            .filter(|v| *v >= 0)
+            .ok_or(Errno::EINVAL)?;
+        self.sem.set_next_id(v);
+        Ok(())
+    }
+}
+
 impl fmt::Debug for IpcNamespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IpcNamespace")
             .field("limits", &self.shared.limits)
             .field("queues", &self.msg.len())
+            .field("semaphore_sets", &self.sem.len())
             .finish_non_exhaustive()
     }
 }
