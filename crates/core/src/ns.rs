@@ -106,13 +106,15 @@ impl Limits {
     /// `proc_ipc_sem_dointvec`, any int is accepted for the first three (negative ones
     /// included), and only `semmni` is range-checked afterwards: outside `0..=32768` it keeps
     /// its old value and the write fails with `ERANGE`, the other three staying written.
-    /// A value that is not an int is `EINVAL` and changes nothing.
+    /// A value that is not an int is `EINVAL`: `proc_dointvec` stores the values one by one as
+    /// it parses them, so the ones before it stay written (checked on Linux 6.18:
+    /// `4 5 6 4294967296` → EINVAL with `4 5 6` stored).
     pub fn set_sem(&self, values: [i64; 4]) -> Result<(), Errno> {
         let [msl, mns, opm, mni] = values.map(|v| i32::try_from(v).map_err(|_| Errno::EINVAL));
-        let (msl, mns, opm, mni) = (msl?, mns?, opm?, mni?);
-        self.semmsl.store(msl, Ordering::Relaxed);
-        self.semmns.store(mns, Ordering::Relaxed);
-        self.semopm.store(opm, Ordering::Relaxed);
+        self.semmsl.store(msl?, Ordering::Relaxed);
+        self.semmns.store(mns?, Ordering::Relaxed);
+        self.semopm.store(opm?, Ordering::Relaxed);
+        let mni = mni?;
         if !(0..=abi::IPCMNI).contains(&mni) {
             return Err(Errno::ERANGE);
         }

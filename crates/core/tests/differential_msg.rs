@@ -19,7 +19,7 @@
 //!   is accepted only when the value lies in the second of the previous stat or later, and
 //!   every value the host advanced to must lie between that second and now.
 //! - **Interruption.** The emulation returns `ERESTARTNOHAND` for an interrupted msgsnd/msgrcv;
-//!   see [`as_seen_by_the_caller`].
+//!   see [`common::as_seen_by_the_caller`].
 //!
 //! Blocking calls run in threads: on the host in `HostNamespace::spawn` threads, watched with
 //! `HostJoin::wait_until_blocked`; on the emulation in `std::thread::scope` threads with a
@@ -27,145 +27,22 @@
 //! synchronise. A test skips (saying why) only where no private IPC namespace can be made.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt::Debug;
-use std::panic::resume_unwind;
-use std::sync::Arc;
-use std::thread::{self, Scope, ScopedJoinHandle};
-use std::time::{Duration, Instant};
+use std::thread::{self, Scope};
+use std::time::Duration;
 
+use common::{Blocked, EVERYONE, Harness, NW, Pid, Stamp, Who, XorShift, host_second};
 use sysvipc::abi::{
-    self, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_NOWAIT, IPC_PRIVATE, IPC_STAT, MSG_COPY, MSG_EXCEPT,
-    MSG_INFO, MSG_NOERROR, MSG_STAT, MSG_STAT_ANY, Msginfo, Msqid64Ds,
+    self, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_PRIVATE, IPC_STAT, MSG_COPY, MSG_EXCEPT, MSG_INFO,
+    MSG_NOERROR, MSG_STAT, MSG_STAT_ANY, Msginfo, Msqid64Ds,
 };
-use sysvipc::{
-    Caller, Capabilities, Credentials, Errno, IpcNamespace, ManualBlocker, ManualClock, Message,
-    MsgCtlCmd,
-};
-use sysvipc_host::{HostCaller, HostError, HostJoin, HostNamespace};
-
-const NW: i32 = IPC_NOWAIT;
-/// The process id of every emulated caller (see the module docs).
-const EMU_PID: i32 = 4242;
-/// How long a thread may take to fall asleep, or to finish once woken, before the test fails
-/// instead of hanging (only reached when host and emulation diverge).
-const BLOCK_TIMEOUT: Duration = Duration::from_secs(20);
-/// Where the emulation's wall clock starts.
-const T0: i64 = 1_700_000_000;
+use sysvipc::{Errno, Message, MsgCtlCmd};
 
 // ---------------------------------------------------------------------------------------------
-// The harness
-
-/// The callers every test can use, with the same credentials on both sides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Who {
-    /// uid 0 with root's capabilities on this host, minus CAP_SYS_RESOURCE (which the hosts
-    /// here lack, and which `msg_qbytes` above `msgmnb` needs).
-    Root,
-    /// uid 1000, gid 1000.
-    User,
-    /// uid 2000, gid 2000, in group 1000 through its supplementary groups.
-    Member,
-    /// uid 3000, egid 3000, fsgid 1000: in group 1000 only through its fsgid.
-    FsGroup,
-    /// Root without CAP_IPC_OWNER.
-    RootNoIpcOwner,
-    /// Root without CAP_SYS_ADMIN and CAP_IPC_OWNER.
-    RootNoAdmin,
-}
-
-const EVERYONE: [Who; 6] = [
-    Who::Root,
-    Who::User,
-    Who::Member,
-    Who::FsGroup,
-    Who::RootNoIpcOwner,
-    Who::RootNoAdmin,
-];
-
-/// One caller, as the host sees it and as the emulation sees it.
-struct Party {
-    who: Who,
-    host: HostCaller,
-    emu: Caller,
-}
-
-const fn cap(n: u32) -> u64 {
-    1 << n
-}
-
-fn parties(permitted: u64, clock: &Arc<ManualClock>) -> Vec<Party> {
-    // Root gets exactly the capabilities the host lets it make effective, minus
-    // CAP_SYS_RESOURCE (dropped explicitly, so every host runs the same scenario); the
-    // emulation's caller gets the same set.
-    let root = permitted & !cap(abi::CAP_SYS_RESOURCE);
-    let no_owner = root & !cap(abi::CAP_IPC_OWNER);
-    EVERYONE
-        .iter()
-        .map(|&who| {
-            let (euid, egid, fsgid, groups, caps): (u32, u32, u32, &[u32], u64) = match who {
-                Who::Root => (0, 0, 0, &[], root),
-                Who::User => (1000, 1000, 1000, &[], 0),
-                Who::Member => (2000, 2000, 2000, &[1000], 0),
-                Who::FsGroup => (3000, 3000, 1000, &[], 0),
-                Who::RootNoIpcOwner => (0, 0, 0, &[], no_owner),
-                Who::RootNoAdmin => (0, 0, 0, &[], no_owner & !cap(abi::CAP_SYS_ADMIN)),
-            };
-            let host = HostCaller {
-                euid,
-                egid,
-                fsgid: Some(fsgid),
-                groups: groups.to_vec(),
-                caps: Some(caps),
-            };
-            let cred = Credentials {
-                euid,
-                egid,
-                fsgid,
-                groups: groups.to_vec(),
-                caps: Capabilities::from_bits_truncate(caps),
-            };
-            let blocker = Arc::new(ManualBlocker::new(Arc::clone(clock)));
-            Party {
-                who,
-                host,
-                emu: Caller::new(cred, EMU_PID, blocker),
-            }
-        })
-        .collect()
-}
-
-/// A recorded process or thread id, normalised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pid {
-    Zero,
-    /// The process every caller belongs to.
-    Process,
-    /// The thread started under this name by `spawn_send`/`spawn_recv`.
-    Thread(&'static str),
-    /// Anything else (a bug on one side): kept raw so the failure shows it.
-    Other(i32),
-}
-
-/// A time field relative to the previous stat of the same queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stamp {
-    Zero,
-    Unchanged,
-    Advanced,
-}
-
-impl Stamp {
-    fn of(prev: i64, now: i64) -> Option<Stamp> {
-        match now {
-            0 => Some(Stamp::Zero),
-            n if n == prev => Some(Stamp::Unchanged),
-            n if n > prev => Some(Stamp::Advanced),
-            _ => None,
-        }
-    }
-}
+// The harness (the parts common to every mechanism are in `common/mod.rs`)
 
 /// A successful IPC_STAT/MSG_STAT/MSG_STAT_ANY, after both sides were compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,21 +67,6 @@ struct Seen {
     since: i64,
 }
 
-/// What `ktime_get_real_seconds()` reads, i.e. the seconds the host kernel stamps into
-/// `msg_stime`/`msg_rtime`/`msg_ctime`: CLOCK_REALTIME_COARSE reads the same timekeeper
-/// seconds (the fine CLOCK_REALTIME may already be one second ahead of it).
-fn host_second() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec that outlives the call; clock_gettime(2)
-    // writes only into it.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_REALTIME_COARSE) failed");
-    ts.tv_sec
-}
-
 fn times(ds: &Msqid64Ds) -> [i64; 3] {
     [ds.msg_stime, ds.msg_rtime, ds.msg_ctime]
 }
@@ -221,103 +83,29 @@ fn without_times_and_pids(ds: &Msqid64Ds) -> Msqid64Ds {
     }
 }
 
-/// The errno a program sees for an emulated msgsnd/msgrcv. The emulation reports an
-/// interrupted wait as ERESTARTNOHAND, Linux's internal code that the kernel turns into EINTR
-/// when a signal handler runs (whatever SA_RESTART says) and restarts transparently when none
-/// does. The host's interrupt signal has a handler, so its threads see EINTR: map explicitly.
-fn as_seen_by_the_caller(e: Errno) -> Errno {
-    if e == Errno::ERESTARTNOHAND {
-        Errno::EINTR
-    } else {
-        e
-    }
-}
-
-/// Polls `done` (yielding, never sleeping) until it holds; fails after `BLOCK_TIMEOUT`, which
-/// only happens when one side blocks where the other did not.
-fn wait_for(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + BLOCK_TIMEOUT;
-    while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not reached after {BLOCK_TIMEOUT:?}"
-        );
-        thread::yield_now();
-    }
-}
-
-/// The host kernel and the emulation side by side, with the same callers on both.
+/// The host kernel and the emulation side by side (the shared [`Harness`]), with the previous
+/// stat of each queue.
 struct Pair {
-    host: HostNamespace,
-    emu: IpcNamespace,
-    clock: Arc<ManualClock>,
-    parties: Vec<Party>,
-    /// This process's pid: what the host records for every non-pipelined call.
-    host_pid: i32,
-    /// Threads started by `spawn_*`: name, host tid, emulated tid.
-    threads: RefCell<Vec<(&'static str, i32, i32)>>,
+    base: Harness,
     /// The previous stat of each queue, by id.
     seen: RefCell<HashMap<i32, Seen>>,
-    /// The host's second when the pair was made (the `since` of a queue not stat'ed yet).
-    start: i64,
-    /// Printed with every failure: the random test names its step here.
-    context: RefCell<String>,
+}
+
+impl std::ops::Deref for Pair {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.base
+    }
 }
 
 impl Pair {
-    /// A fresh host namespace and a fresh emulated one; `None` (after saying why) only where
-    /// the host cannot make a private IPC namespace.
+    /// See [`Harness::new`].
     fn new(test: &str) -> Option<Pair> {
-        let host = match HostNamespace::new() {
-            Ok(host) => host,
-            Err(HostError::Unsupported(why)) => {
-                eprintln!("skipping {test}: {why}");
-                return None;
-            }
-            Err(e) => panic!("{test}: HostNamespace::new failed: {e}"),
-        };
-        let clock = Arc::new(ManualClock::new(T0));
-        let emu = IpcNamespace::with_clock(clock.clone());
-        let parties = parties(host.permitted_caps(), &clock);
-        Some(Pair {
-            host,
-            emu,
-            clock,
-            parties,
-            host_pid: std::process::id() as i32,
-            threads: RefCell::new(Vec::new()),
+        Harness::new(test).map(|base| Pair {
+            base,
             seen: RefCell::new(HashMap::new()),
-            start: host_second(),
-            context: RefCell::new(String::new()),
         })
-    }
-
-    fn party(&self, who: Who) -> &Party {
-        self.parties
-            .iter()
-            .find(|p| p.who == who)
-            .expect("every Who has a party")
-    }
-
-    /// Runs `f` on the emulation, one second after the previous emulated call.
-    fn emu<R>(&self, f: impl FnOnce(&IpcNamespace) -> R) -> R {
-        self.clock.advance(Duration::from_secs(1));
-        f(&self.emu)
-    }
-
-    /// Asserts that host and emulation agree about `call`; returns the host's answer.
-    fn same<T: PartialEq + Debug>(&self, call: &str, host: T, emu: T) -> T {
-        assert_eq!(
-            host,
-            emu,
-            "{}{call}: host (left) and emulation (right) differ",
-            self.context.borrow()
-        );
-        host
-    }
-
-    fn set_context(&self, text: String) {
-        *self.context.borrow_mut() = text;
     }
 
     // --- msgget / msgsnd / msgrcv -------------------------------------------------------
@@ -455,48 +243,6 @@ impl Pair {
         })
     }
 
-    /// Compares one time field as a `Stamp` (see the module docs); returns the emulation's,
-    /// which is exact.
-    fn compare_time(
-        &self,
-        what: &str,
-        (prev_h, now_h): (i64, i64),
-        (prev_e, now_e): (i64, i64),
-        (since, until): (i64, i64),
-    ) -> Stamp {
-        let emu = Stamp::of(prev_e, now_e);
-        let host = Stamp::of(prev_h, now_h);
-        let agree = match (host, emu) {
-            (Some(Stamp::Advanced), Some(Stamp::Advanced)) => (since..=until).contains(&now_h),
-            (Some(h), Some(e)) if h == e => true,
-            // Stamped again within the second of the previous value.
-            (Some(Stamp::Unchanged), Some(Stamp::Advanced)) => now_h >= since,
-            _ => false,
-        };
-        assert!(
-            agree,
-            "{}{what}: host {prev_h} -> {now_h} ({host:?}), emulation {prev_e} -> {now_e} \
-             ({emu:?}); host stamps since the previous stat lie in {since}..={until}",
-            self.context.borrow()
-        );
-        emu.expect("checked above")
-    }
-
-    fn pid(&self, raw: i32, host: bool) -> Pid {
-        let process = if host { self.host_pid } else { EMU_PID };
-        if raw == 0 {
-            return Pid::Zero;
-        }
-        if raw == process {
-            return Pid::Process;
-        }
-        self.threads
-            .borrow()
-            .iter()
-            .find(|t| raw == if host { t.1 } else { t.2 })
-            .map_or(Pid::Other(raw), |t| Pid::Thread(t.0))
-    }
-
     /// IPC_SET with the queue's current `msqid64_ds` (read on the host as root, or zeroes if
     /// that fails) edited by `edit`; the same structure goes to both sides.
     fn set(&self, who: Who, id: i32, edit: impl FnOnce(&mut Msqid64Ds)) -> Result<(), Errno> {
@@ -593,29 +339,6 @@ impl Pair {
 
     // --- blocking calls -----------------------------------------------------------------
 
-    /// An emulated caller for a new thread `name`, with its own blocker and tid.
-    fn thread_caller(
-        &self,
-        who: Who,
-        name: &'static str,
-        host_tid: i32,
-    ) -> (Caller, Arc<ManualBlocker>) {
-        let mut threads = self.threads.borrow_mut();
-        assert!(
-            threads.iter().all(|t| t.0 != name),
-            "thread name {name} used twice"
-        );
-        let tid = EMU_PID + 1 + threads.len() as i32;
-        threads.push((name, host_tid, tid));
-        let blocker = Arc::new(ManualBlocker::new(Arc::clone(&self.clock)));
-        let caller = Caller {
-            blocker: blocker.clone(),
-            ..self.party(who).emu.clone()
-        }
-        .with_tid(tid);
-        (caller, blocker)
-    }
-
     /// Starts a msgsnd without IPC_NOWAIT in thread `name` on both sides and waits until both
     /// are asleep in it.
     fn spawn_send<'scope, 'env>(
@@ -668,100 +391,6 @@ impl Pair {
                 .map(|m| (m.mtype, m.text))
         });
         self.blocked(call, host, emu, blocker)
-    }
-
-    fn blocked<'scope, T>(
-        &self,
-        call: String,
-        host: HostJoin<Result<T, Errno>>,
-        emu: ScopedJoinHandle<'scope, Result<T, Errno>>,
-        blocker: Arc<ManualBlocker>,
-    ) -> Blocked<'scope, T> {
-        let call = format!("{}{call}", self.context.borrow());
-        let b = Blocked {
-            call,
-            host: Some(host),
-            emu: Some(emu),
-            blocker,
-        };
-        b.wait_asleep(1);
-        b
-    }
-
-    /// Waits for the thread to finish on both sides and compares what the call returned.
-    fn join<T: PartialEq + Debug>(&self, mut b: Blocked<'_, T>) -> Result<T, Errno> {
-        let (host, emu) = (b.host.take(), b.emu.take());
-        let (Some(host), Some(emu)) = (host, emu) else {
-            unreachable!("joined once")
-        };
-        wait_for(&format!("{}: host thread finishing", b.call), || {
-            host.is_finished()
-        });
-        wait_for(&format!("{}: emulated thread finishing", b.call), || {
-            emu.is_finished()
-        });
-        let host = host.join();
-        let emu = emu
-            .join()
-            .unwrap_or_else(|panic| resume_unwind(panic))
-            .map_err(as_seen_by_the_caller);
-        self.same(&b.call, host, emu)
-    }
-}
-
-/// A call blocked on both sides. When a test fails before or during `Pair::join`, dropping it
-/// interrupts the emulated thread so that the scope can end; the host thread wakes with EIDRM
-/// when the `HostNamespace` is dropped.
-struct Blocked<'scope, T> {
-    call: String,
-    host: Option<HostJoin<Result<T, Errno>>>,
-    emu: Option<ScopedJoinHandle<'scope, Result<T, Errno>>>,
-    blocker: Arc<ManualBlocker>,
-}
-
-impl<T> Blocked<'_, T> {
-    /// Waits until the call is asleep on both sides, for at least the `n`th time on the
-    /// emulation (after a wake-up that should send it back to sleep, pass `sleeps() + 1`).
-    fn wait_asleep(&self, n: u64) {
-        let (Some(host), Some(emu)) = (&self.host, &self.emu) else {
-            unreachable!("not joined yet")
-        };
-        if let Err(e) = host.wait_until_blocked(BLOCK_TIMEOUT) {
-            panic!("{}: the host call did not block: {e}", self.call);
-        }
-        let b = &self.blocker;
-        wait_for(
-            &format!("{}: emulated call asleep ({n})", self.call),
-            || {
-                assert!(
-                    !emu.is_finished(),
-                    "{}: the emulated call returned instead of blocking",
-                    self.call
-                );
-                b.is_sleeping() && b.sleeps() >= n
-            },
-        );
-    }
-
-    /// How often the emulated call has gone to sleep.
-    fn sleeps(&self) -> u64 {
-        self.blocker.sleeps()
-    }
-
-    /// Interrupts the call on both sides, as a signal with a handler would.
-    fn interrupt(&self) {
-        if let Some(host) = &self.host {
-            host.interrupt().expect("signalling the host thread");
-        }
-        self.blocker.interrupt();
-    }
-}
-
-impl<T> Drop for Blocked<'_, T> {
-    fn drop(&mut self) {
-        // Also after a failed `join`, which has taken the handle: the scope must end. After a
-        // successful one the thread is gone and the interruption reaches nobody.
-        self.blocker.interrupt();
     }
 }
 
@@ -2143,32 +1772,6 @@ fn blocked_receivers_are_served_in_arrival_order() {
 
 // ---------------------------------------------------------------------------------------------
 // A seeded random sequence
-
-/// xorshift64: deterministic and good enough to pick operations.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-        from[self.below(from.len() as u64) as usize]
-    }
-}
 
 #[derive(Debug)]
 enum Op {

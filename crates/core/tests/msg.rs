@@ -1242,3 +1242,34 @@ fn interrupting_receivers_at_random_loses_and_duplicates_nothing() {
     assert_eq!(received, (0..MESSAGES).collect::<Vec<_>>());
     println!("{interrupted} interruptions");
 }
+
+#[test]
+fn msg_next_id_never_allocates_an_index_at_or_beyond_ipcmni() {
+    // Linux fa0b9b2b7ae3 ("ipc: limit next_id allocation to the valid ID range"), as 6.18
+    // behaves: when every index from msg_next_id's up to IPCMNI - 1 is taken, msgget fails with
+    // ENOSPC (the knob is consumed) instead of spilling into a slot its id cannot name.
+    let w = World::new();
+    let r = w.root();
+    w.ns.set_msg_next_id(i64::from(i32::MAX)).unwrap();
+    assert_eq!(w.queue(&r, 0o600), i32::MAX, "seq 65535, index 32767");
+    w.ns.set_msg_next_id(i64::from(i32::MAX)).unwrap();
+    assert_eq!(
+        w.ns.msgget(&r, abi::IPC_PRIVATE, abi::IPC_CREAT | 0o600),
+        Err(Errno::ENOSPC)
+    );
+    assert_eq!(w.ns.msg_next_id(), -1, "consumed");
+    assert_eq!(w.ns.msg().len(), 1);
+    w.ns.set_msg_next_id(32766).unwrap();
+    assert_eq!(w.queue(&r, 0o600), 32766);
+    w.ns.set_msg_next_id(32766).unwrap();
+    assert_eq!(
+        w.ns.msgget(&r, 7, abi::IPC_CREAT | 0o600),
+        Err(Errno::ENOSPC)
+    );
+    let (max, info) = w.ns.msgctl_info(0, MsgCtlCmd::MsgInfo).unwrap();
+    assert_eq!((max, info.msgpool), (abi::IPCMNI - 1, 2));
+    // Both queues can still be removed by their ids.
+    w.ns.msgctl_rmid(&r, i32::MAX).unwrap();
+    w.ns.msgctl_rmid(&r, 32766).unwrap();
+    assert!(w.ns.msg().is_empty());
+}

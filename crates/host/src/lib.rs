@@ -11,9 +11,14 @@
 //!   [`HostJoin::wait_until_blocked`] watches them fall asleep in the kernel and
 //!   [`HostJoin::interrupt`] interrupts them with a signal.
 //! - [`HostNamespace::sysctl`]/[`HostNamespace::set_sysctl`] read and write the namespace's
-//!   own `/proc/sys/kernel/msg*` limits.
+//!   own `/proc/sys/kernel/msg*` and `sem` limits.
+//! - SEM_UNDO adjustments are applied when a process exits: [`HostNamespace::fork_semops`]
+//!   runs semop(2) calls in a forked child process and returns once it has exited;
+//!   [`HostThread::unshare_sysvsem`] gives a spawned thread an undo list of its own.
 //!
-//! Nothing is process-wide except one no-op handler for `SIGRTMIN + 3`, installed once, and a
+//! Nothing is process-wide except one no-op handler for `SIGRTMIN + 3`, installed once, the
+//! short-lived children of [`HostNamespace::fork_semops`] (reaped before it returns; their exit
+//! sends this process a SIGCHLD, ignored by default), and a
 //! side effect of the kernel: the first credential switch (already in
 //! [`HostNamespace::new`], which probes one) marks the process non-dumpable
 //! (`commit_creds()` applies `fs.suid_dumpable`, normally 0: no core dumps, `/proc/self/*`
@@ -42,5 +47,5 @@ mod thread;
 
 pub use caller::HostCaller;
 pub use error::HostError;
-pub use namespace::HostNamespace;
+pub use namespace::{HostChild, HostNamespace};
 pub use thread::{HostJoin, HostThread};

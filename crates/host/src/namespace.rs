@@ -1,5 +1,5 @@
 //! [`HostNamespace`]: a thread living in a private, empty IPC namespace that makes System V
-//! message-queue calls on request.
+//! message-queue and semaphore calls on request.
 //!
 //! Invariants:
 //! - the namespace thread is the only task that entered the namespace by itself (unshare(2)
@@ -18,7 +18,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
-use crate::abi::{Errno, MSG_INFO, Msginfo, Msqid64Ds};
+use crate::abi::{Errno, MSG_INFO, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo};
 use crate::creds::{self, ThreadCreds};
 use crate::thread::{HostJoin, HostThread};
 use crate::{HostCaller, HostError, sys, sysctl};
@@ -60,8 +60,16 @@ struct Shared {
 /// other's objects, limits or ids.
 ///
 /// Calls that would block (msgrcv(2) without `IPC_NOWAIT` and no message, msgsnd(2) to a full
-/// queue) block the namespace thread and with it every later call: run those in a thread made
-/// by [`HostNamespace::spawn`].
+/// queue, semop(2) that cannot proceed) block the namespace thread and with it every later
+/// call: run those in a thread made by [`HostNamespace::spawn`].
+///
+/// SEM_UNDO: the namespace thread and every thread it spawns share one undo list (unshare(2)
+/// `CLONE_NEWIPC` gave the namespace thread its own; threads inherit it, `CLONE_SYSVSEM`), so
+/// their adjustments accumulate in one list that is never applied while the namespace lives
+/// (like the threads of one process that does not exit). Two ways to see adjustments applied:
+/// [`HostNamespace::fork_semops`] runs calls in a forked child process that then exits, and
+/// [`HostThread::unshare_sysvsem`] gives a spawned thread a list of its own and applies it
+/// when called again.
 ///
 /// Each call is a round trip to the namespace thread (two thread wake-ups, tens of µs); the
 /// syscall itself costs about a µs. To measure the kernel, loop inside [`run`](Self::run) or
@@ -515,6 +523,174 @@ impl HostNamespace {
             buf.copy_from_slice(&copy);
         }
         ret
+    }
+}
+
+/// What a child process made by [`HostNamespace::fork_semops`] did before it exited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostChild {
+    /// Its process id (what `sempid` records for its calls and for its exit's adjustments).
+    pub pid: i32,
+    /// The result of each semop(2) call, in order.
+    pub results: Vec<Result<(), Errno>>,
+}
+
+/// How long [`HostNamespace::fork_semops`] lets a child run before killing it.
+const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Semaphores: semget(2), semop(2), semtimedop(2), semctl(2), and a process that exits.
+impl HostNamespace {
+    /// semget(2): `ksys_semget()` → `ipcget()`; returns the set's id.
+    pub fn semget(
+        &self,
+        caller: &HostCaller,
+        key: i32,
+        nsems: i32,
+        flags: i32,
+    ) -> Result<i32, Errno> {
+        self.run(caller, move || sys::semget(key, nsems, flags))
+    }
+
+    /// semop(2) (`SYS_semop`) of `sops`, nsops = `sops.len()`: `do_semtimedop()`. Must not
+    /// block (see the type's docs): set `IPC_NOWAIT` on operations that could wait.
+    pub fn semop(&self, caller: &HostCaller, id: i32, sops: &[Sembuf]) -> Result<(), Errno> {
+        let sops = sops.to_vec();
+        self.run(caller, move || sys::semop(id, &sops))
+    }
+
+    /// semtimedop(2) (`SYS_semtimedop`) of `sops` with a relative timeout `(tv_sec, tv_nsec)`,
+    /// passed as given (an invalid one is EINVAL), or a NULL timeout for `None`. Must not
+    /// block for long: every later call waits behind it.
+    pub fn semtimedop(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        sops: &[Sembuf],
+        timeout: Option<(i64, i64)>,
+    ) -> Result<(), Errno> {
+        let sops = sops.to_vec();
+        self.run(caller, move || sys::semtimedop(id, &sops, timeout))
+    }
+
+    /// semop(2) (`timeout` `None`) or semtimedop(2) (`Some(t)`; `t` `None` passes NULL) with an
+    /// explicit `nsops` (truncated to the kernel's `unsigned int`): a copy of `sops` is placed
+    /// right before an inaccessible page, so an `nsops` beyond the slice faults (EFAULT) once
+    /// the kernel reads the array, and one above `semopm` shows E2BIG coming first.
+    pub fn semop_raw(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        sops: &[Sembuf],
+        nsops: usize,
+        timeout: Option<Option<(i64, i64)>>,
+    ) -> Result<(), Errno> {
+        let sops = sops.to_vec();
+        self.run(caller, move || sys::semop_raw(id, &sops, nsops, timeout))
+    }
+
+    /// semctl(2) `GETVAL`, `GETPID`, `GETNCNT` or `GETZCNT` (or any `cmd`, with a 4th argument
+    /// of 0, i.e. NULL for commands that take a buffer): the return value.
+    pub fn semctl_val(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        semnum: i32,
+        cmd: i32,
+    ) -> Result<i32, Errno> {
+        self.run(caller, move || sys::semctl_val(id, semnum, cmd))
+    }
+
+    /// semctl(2) `SETVAL` (`semctl_setval()`) with `val` in the low 32 bits of the argument.
+    pub fn semctl_setval(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        semnum: i32,
+        val: i32,
+    ) -> Result<(), Errno> {
+        self.run(caller, move || sys::semctl_setval(id, semnum, val))
+    }
+
+    /// semctl(2) `GETALL` into an array of `nsems` values placed right before an inaccessible
+    /// page (a set with more semaphores: EFAULT).
+    pub fn semctl_getall(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        nsems: usize,
+    ) -> Result<Vec<u16>, Errno> {
+        self.run(caller, move || sys::semctl_getall(id, nsems))
+    }
+
+    /// semctl(2) `SETALL` from a copy of `values` placed right before an inaccessible page (a
+    /// set with more semaphores: EFAULT).
+    pub fn semctl_setall(&self, caller: &HostCaller, id: i32, values: &[u16]) -> Result<(), Errno> {
+        let values = values.to_vec();
+        self.run(caller, move || sys::semctl_setall(id, &values))
+    }
+
+    /// semctl(2) `IPC_STAT`, `SEM_STAT` or `SEM_STAT_ANY` (or any `cmd`, with a guarded buffer
+    /// of 128 bytes): the return value (0, or the full id for the index commands) and the
+    /// `semid64_ds` the kernel filled.
+    pub fn semctl_stat(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Semid64Ds), Errno> {
+        self.run(caller, move || sys::semctl_stat(id, cmd))
+    }
+
+    /// semctl(2) `IPC_SET` with `ds` (`semctl_down()`): uid, gid and mode are used.
+    pub fn semctl_set(&self, caller: &HostCaller, id: i32, ds: &Semid64Ds) -> Result<(), Errno> {
+        let ds = *ds;
+        self.run(caller, move || sys::semctl_set(id, &ds))
+    }
+
+    /// semctl(2) `IPC_RMID` (`freeary()`): sleepers wake with EIDRM, undo entries are dropped.
+    pub fn semctl_rmid(&self, caller: &HostCaller, id: i32) -> Result<(), Errno> {
+        self.run(caller, move || sys::semctl_rmid(id))
+    }
+
+    /// semctl(2) `IPC_INFO` or `SEM_INFO` (`semctl_info()`): the highest used index (0 if
+    /// none) and the `seminfo`.
+    pub fn semctl_info(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Seminfo), Errno> {
+        self.run(caller, move || sys::semctl_info(id, cmd))
+    }
+
+    /// Forks a child *process* from the namespace thread, with `caller`'s credentials, in the
+    /// private namespace and without an undo list (fork(2) shares none); it makes the semop(2)
+    /// calls `calls` (`(semid, sops)`) in order, whatever each returns, and exits. Returns
+    /// once the child has exited, i.e. once the kernel has applied its SEM_UNDO adjustments
+    /// (`exit_sem()`: each value clamped to `0..=32767`, its pid as `sempid`, sleepers served).
+    ///
+    /// Safe in this multi-threaded process because the child runs only raw syscalls on
+    /// memory prepared before the fork and leaves with `_exit(2)`: no allocation, no lock,
+    /// no panic (signal-safety(7)). No call may block: a child still running after 20 s is
+    /// killed and this panics.
+    pub fn fork_semops(&self, caller: &HostCaller, calls: &[(i32, Vec<Sembuf>)]) -> HostChild {
+        let calls = calls.to_vec();
+        let report = self.run(caller, move || sys::fork_semops(&calls, CHILD_TIMEOUT));
+        let report = report.unwrap_or_else(|e| panic!("sysvipc-host: fork failed: {e}"));
+        assert!(
+            !report.killed,
+            "sysvipc-host: the forked child (pid {}) blocked for {CHILD_TIMEOUT:?} and was \
+             killed; results so far: {:?}",
+            report.pid, report.results
+        );
+        HostChild {
+            pid: report.pid,
+            results: report
+                .results
+                .into_iter()
+                .map(|r| r.expect("every call ran"))
+                .collect(),
+        }
     }
 }
 

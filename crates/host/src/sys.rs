@@ -1,5 +1,5 @@
-//! Raw System V message-queue syscalls made by the *calling thread*, in whatever IPC namespace
-//! and with whatever credentials that thread has.
+//! Raw System V message-queue and semaphore syscalls made by the *calling thread*, in whatever
+//! IPC namespace and with whatever credentials that thread has.
 //!
 //! These are the one implementation behind [`HostNamespace`](crate::HostNamespace) (which runs
 //! them on its namespace thread) and [`HostThread`](crate::HostThread) (which runs them on a
@@ -21,8 +21,8 @@ use std::ptr;
 use libc::c_long;
 
 use crate::abi::{
-    Errno, IPC_RMID, MSG_INFO, MSG_STAT_ANY, Msginfo, Msqid64Ds, SEM_INFO, SEM_STAT_ANY, SHM_INFO,
-    SHM_STAT_ANY,
+    Errno, GETALL, IPC_RMID, IPC_SET, MSG_INFO, MSG_STAT_ANY, Msginfo, Msqid64Ds, SEM_INFO,
+    SEM_STAT_ANY, SETALL, SETVAL, SHM_INFO, SHM_STAT_ANY, Sembuf, Semid64Ds, Seminfo,
 };
 
 // `struct msgbuf` starts with a C `long`; this crate supports 64-bit Linux only.
@@ -268,6 +268,8 @@ impl CtlBuf {
 trait PlainData {}
 impl PlainData for Msqid64Ds {}
 impl PlainData for Msginfo {}
+impl PlainData for Semid64Ds {}
+impl PlainData for Seminfo {}
 
 /// `msgctl(2)` with a pointer to `buf`.
 fn msgctl_buf(id: i32, cmd: i32, buf: &mut CtlBuf) -> Result<i32, Errno> {
@@ -349,6 +351,409 @@ pub(crate) fn msgctl_raw(id: i32, cmd: i32, buf: Option<&mut [u8]>) -> Result<i3
             };
             bytes.copy_from_slice(guarded.as_slice());
             check(ret).map(|r| r as i32)
+        }
+    }
+}
+
+// --- semaphores ----------------------------------------------------------------------------
+
+/// `semget(2)`: `ksys_semget()`; returns the set's id.
+pub(crate) fn semget(key: i32, nsems: i32, flags: i32) -> Result<i32, Errno> {
+    // SAFETY: semget takes no pointers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_semget,
+            c_long::from(key),
+            c_long::from(nsems),
+            c_long::from(flags),
+        )
+    };
+    // A semid is an int.
+    check(ret).map(|id| id as i32)
+}
+
+/// `struct __kernel_timespec`, what semtimedop(2) reads on 64-bit Linux.
+#[repr(C)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+/// Which of the two entry points of `do_semtimedop()` to call.
+#[derive(Clone, Copy)]
+enum SemEntry {
+    /// `semop(2)` (no timeout argument at all).
+    Semop,
+    /// `semtimedop(2)` with a relative timeout `(tv_sec, tv_nsec)`, or NULL for `None`.
+    Semtimedop(Option<(i64, i64)>),
+}
+
+/// semop(2)/semtimedop(2) of `nsops` operations at `sops`. Allocates nothing (a forked child
+/// calls it, see [`fork_semops`]).
+///
+/// # Safety
+///
+/// `sops` must be readable for `min(nsops, semopm)` `struct sembuf`s (the kernel reads them
+/// all before it evaluates any), or end right before an inaccessible page.
+unsafe fn semtimedop_at(
+    id: i32,
+    sops: *const u8,
+    nsops: usize,
+    entry: SemEntry,
+) -> Result<(), Errno> {
+    // nsops is an `unsigned int` in the kernel: a larger usize arrives truncated, as from C.
+    let nsops = nsops as c_long;
+    let ret = match entry {
+        // SAFETY: the caller guarantees `sops`; the kernel only reads through it.
+        SemEntry::Semop => unsafe { libc::syscall(libc::SYS_semop, c_long::from(id), sops, nsops) },
+        SemEntry::Semtimedop(timeout) => {
+            let ts = timeout.map(|(tv_sec, tv_nsec)| KernelTimespec { tv_sec, tv_nsec });
+            let ts_ptr = ts
+                .as_ref()
+                .map_or(ptr::null(), |t| t as *const KernelTimespec);
+            // SAFETY: the caller guarantees `sops`; `ts_ptr` is NULL or points at a live
+            // `__kernel_timespec` on this stack frame. The kernel only reads through both.
+            unsafe { libc::syscall(libc::SYS_semtimedop, c_long::from(id), sops, nsops, ts_ptr) }
+        }
+    };
+    check(ret).map(drop)
+}
+
+/// `semop(2)` of `sops` (nsops = `sops.len()`): `do_semtimedop()` without a timeout.
+pub(crate) fn semop(id: i32, sops: &[Sembuf]) -> Result<(), Errno> {
+    // SAFETY: `sops` is a live slice of exactly `sops.len()` sembufs.
+    unsafe { semtimedop_at(id, sops.as_ptr().cast(), sops.len(), SemEntry::Semop) }
+}
+
+/// `semtimedop(2)` of `sops` with a relative timeout `(tv_sec, tv_nsec)`, or a NULL timeout
+/// for `None` (the same as semop(2)).
+pub(crate) fn semtimedop(
+    id: i32,
+    sops: &[Sembuf],
+    timeout: Option<(i64, i64)>,
+) -> Result<(), Errno> {
+    // SAFETY: `sops` is a live slice of exactly `sops.len()` sembufs.
+    unsafe {
+        semtimedop_at(
+            id,
+            sops.as_ptr().cast(),
+            sops.len(),
+            SemEntry::Semtimedop(timeout),
+        )
+    }
+}
+
+/// The native bytes of `sops` (`struct sembuf` has no padding).
+fn sembuf_bytes(sops: &[Sembuf]) -> Vec<u8> {
+    sops.iter()
+        .flat_map(|s| {
+            let mut b = [0u8; 6];
+            b[..2].copy_from_slice(&s.sem_num.to_ne_bytes());
+            b[2..4].copy_from_slice(&s.sem_op.to_ne_bytes());
+            b[4..].copy_from_slice(&s.sem_flg.to_ne_bytes());
+            b
+        })
+        .collect()
+}
+
+/// semop(2) (`timeout` `None`) or semtimedop(2) (`Some(t)`, `t` `None` = NULL) with an explicit
+/// `nsops`: a copy of `sops` is placed right before an inaccessible page, so an `nsops` larger
+/// than the slice (but within `semopm`) makes the kernel fault (EFAULT), and one above `semopm`
+/// shows that E2BIG comes before the array is read.
+pub(crate) fn semop_raw(
+    id: i32,
+    sops: &[Sembuf],
+    nsops: usize,
+    timeout: Option<Option<(i64, i64)>>,
+) -> Result<(), Errno> {
+    let guarded = GuardedBuf::new(&sembuf_bytes(sops));
+    let entry = timeout.map_or(SemEntry::Semop, SemEntry::Semtimedop);
+    // SAFETY: the copy ends right before a PROT_NONE page and `guarded` outlives the call; the
+    // kernel reads the array in one ascending copy, so reading past the copy faults (EFAULT)
+    // without touching other memory.
+    unsafe { semtimedop_at(id, guarded.as_ptr(), nsops, entry) }
+}
+
+/// `semctl(2)` whose 4th argument (`union semun`, an unsigned long) is the number `arg`.
+///
+/// Private: only [`semctl_val`] (arg 0, a NULL pointer for the commands that take one) and
+/// [`semctl_setval`] (cmd SETVAL, which never dereferences it) call it.
+fn semctl_plain(id: i32, semnum: i32, cmd: i32, arg: libc::c_ulong) -> Result<i32, Errno> {
+    // SAFETY: `arg` is 0 (NULL: the kernel reports EFAULT for commands that need a buffer) or
+    // the value of SETVAL, which the kernel never uses as an address.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_semctl,
+            c_long::from(id),
+            c_long::from(semnum),
+            c_long::from(cmd),
+            arg,
+        )
+    };
+    // semctl returns an int (0, a value, a count, a pid, an id or an index).
+    check(ret).map(|r| r as i32)
+}
+
+/// `semctl(2)` with a 4th argument of 0: GETVAL, GETPID, GETNCNT, GETZCNT (`semctl_main()`),
+/// IPC_RMID, or any other `cmd` (one that needs a buffer gets NULL: EFAULT).
+pub(crate) fn semctl_val(id: i32, semnum: i32, cmd: i32) -> Result<i32, Errno> {
+    semctl_plain(id, semnum, cmd, 0)
+}
+
+/// `semctl(2)` SETVAL (`semctl_setval()`): the 4th argument is `val` zero-extended, as from a
+/// zeroed `union semun` whose `int val` was set (the kernel uses its low 32 bits).
+pub(crate) fn semctl_setval(id: i32, semnum: i32, val: i32) -> Result<(), Errno> {
+    semctl_plain(id, semnum, SETVAL, libc::c_ulong::from(val as u32)).map(drop)
+}
+
+/// `semctl(2)` IPC_RMID (`freeary()`): sleepers wake with EIDRM.
+pub(crate) fn semctl_rmid(id: i32) -> Result<(), Errno> {
+    semctl_plain(id, 0, IPC_RMID, 0).map(drop)
+}
+
+/// `semctl(2)` with a pointer to a copy of `data` that ends right before an inaccessible page:
+/// the result, and the bytes the kernel left in the copy. Whatever `cmd` is (GETALL writes
+/// `nsems` shorts, SETALL reads them), an access past the copy faults (EFAULT).
+fn semctl_guarded(id: i32, semnum: i32, cmd: i32, data: &[u8]) -> (Result<i32, Errno>, Vec<u8>) {
+    let mut guarded = GuardedBuf::new(data);
+    // SAFETY: the pointer (passed as the `union semun` unsigned long) is the start of the
+    // copy, which ends at a PROT_NONE page; the kernel copies to and from user memory in
+    // ascending order, so any access past the copy faults there instead of touching other
+    // memory. `guarded` outlives the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_semctl,
+            c_long::from(id),
+            c_long::from(semnum),
+            c_long::from(cmd),
+            guarded.as_mut_ptr(),
+        )
+    };
+    (check(ret).map(|r| r as i32), guarded.as_slice().to_vec())
+}
+
+/// `semctl(2)` with a buffer the size of a [`CtlBuf`] (guarded): the result and the buffer.
+fn semctl_ctl_buf(id: i32, cmd: i32, buf: &CtlBuf) -> Result<(i32, CtlBuf), Errno> {
+    let (ret, bytes) = semctl_guarded(id, 0, cmd, &buf.0);
+    let mut out = CtlBuf::zeroed();
+    out.0.copy_from_slice(&bytes);
+    ret.map(|r| (r, out))
+}
+
+/// `semctl(2)` IPC_STAT / SEM_STAT / SEM_STAT_ANY (or any other `cmd`): the return value (0,
+/// or the full id for the index commands) and the `semid64_ds` the kernel wrote.
+pub(crate) fn semctl_stat(id: i32, cmd: i32) -> Result<(i32, Semid64Ds), Errno> {
+    let (ret, buf) = semctl_ctl_buf(id, cmd, &CtlBuf::zeroed())?;
+    Ok((ret, buf.read::<Semid64Ds>()))
+}
+
+/// `semctl(2)` IPC_SET with a copy of `ds` (`semctl_down()`): uid, gid and mode are used.
+pub(crate) fn semctl_set(id: i32, ds: &Semid64Ds) -> Result<(), Errno> {
+    let mut buf = CtlBuf::zeroed();
+    buf.write(*ds);
+    semctl_ctl_buf(id, IPC_SET, &buf).map(drop)
+}
+
+/// `semctl(2)` IPC_INFO / SEM_INFO (`semctl_info()`): the highest used index and `seminfo`.
+pub(crate) fn semctl_info(id: i32, cmd: i32) -> Result<(i32, Seminfo), Errno> {
+    let (ret, buf) = semctl_ctl_buf(id, cmd, &CtlBuf::zeroed())?;
+    Ok((ret, buf.read::<Seminfo>()))
+}
+
+/// `semctl(2)` GETALL into a (guarded) array of `nsems` shorts: a set with more semaphores
+/// makes the kernel fault (EFAULT).
+pub(crate) fn semctl_getall(id: i32, nsems: usize) -> Result<Vec<u16>, Errno> {
+    let (ret, bytes) = semctl_guarded(id, 0, GETALL, &vec![0; nsems * 2]);
+    ret?;
+    Ok(bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+        .collect())
+}
+
+/// `semctl(2)` SETALL from a (guarded) copy of `values`: a set with more semaphores makes the
+/// kernel fault (EFAULT).
+pub(crate) fn semctl_setall(id: i32, values: &[u16]) -> Result<(), Errno> {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    semctl_guarded(id, 0, SETALL, &bytes).0.map(drop)
+}
+
+/// `unshare(CLONE_SYSVSEM)` for the calling thread: it drops its reference to its undo list
+/// (`exit_sem()`, which applies the list if that was the last reference) and starts with none.
+pub(crate) fn unshare_sysvsem() -> Result<(), Errno> {
+    // SAFETY: unshare takes no pointers; CLONE_SYSVSEM changes only the calling task's undo
+    // list.
+    let ret = unsafe { libc::syscall(libc::SYS_unshare, c_long::from(libc::CLONE_SYSVSEM)) };
+    check(ret).map(drop)
+}
+
+/// Result slots shared with a forked child: a `MAP_SHARED` anonymous mapping of `len` ints.
+struct SharedSlots {
+    map: *mut i32,
+    map_len: usize,
+    len: usize,
+}
+
+/// A slot the child never reached.
+const NOT_RUN: i32 = i32::MIN;
+
+impl SharedSlots {
+    fn new(len: usize) -> SharedSlots {
+        let map_len = (len.max(1) * size_of::<i32>()).div_ceil(page_size()) * page_size();
+        // SAFETY: a fresh shared anonymous mapping at an address of the kernel's choosing
+        // aliases no existing memory.
+        let map = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            map != libc::MAP_FAILED,
+            "sysvipc-host: mmap of {map_len} shared bytes failed: {}",
+            std::io::Error::last_os_error()
+        );
+        let slots = SharedSlots {
+            map: map.cast(),
+            map_len,
+            len,
+        };
+        for i in 0..len {
+            slots.set(i, NOT_RUN);
+        }
+        slots
+    }
+
+    /// Stores `value` in slot `i` (ignored past the end). Allocates nothing, cannot panic.
+    fn set(&self, i: usize, value: i32) {
+        if i < self.len {
+            // SAFETY: slot `i` lies inside the mapping, which is writable and aligned for i32;
+            // a volatile write, because the reader is another process.
+            unsafe { self.map.add(i).write_volatile(value) }
+        }
+    }
+
+    fn get(&self, i: usize) -> i32 {
+        assert!(i < self.len);
+        // SAFETY: as in `set`; read after the writer exited.
+        unsafe { self.map.add(i).read_volatile() }
+    }
+}
+
+impl Drop for SharedSlots {
+    fn drop(&mut self) {
+        // SAFETY: `map`/`map_len` describe the mapping made in `new`, unmapped only here.
+        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+    }
+}
+
+/// What a forked child did: its pid, and the result of each of its calls (`None`: not reached,
+/// because the child was killed while blocked in an earlier one).
+pub(crate) struct ChildReport {
+    pub(crate) pid: i32,
+    pub(crate) results: Vec<Option<Result<(), Errno>>>,
+    /// `true` if the child had to be killed after `timeout`.
+    pub(crate) killed: bool,
+}
+
+/// Forks the calling thread into a new, single-threaded process that makes the semop(2) calls
+/// `calls` in order and exits, and waits (at most `timeout`, then SIGKILL) until it has exited
+/// and is reaped.
+///
+/// Soundness in a multi-threaded process: after fork(2) only the forking thread exists in the
+/// child, and locks other threads held (the allocator's, stdio's…) may never be released, so
+/// the child may only do what is async-signal-safe (signal-safety(7)). The child here runs
+/// nothing but raw syscalls on memory prepared before the fork (the sembuf arrays, a shared
+/// result page), allocates nothing, cannot panic, and leaves with `_exit(2)`.
+///
+/// The child inherits the calling thread's IPC namespace and credentials, but no semaphore
+/// undo list (fork(2) without CLONE_SYSVSEM): its SEM_UNDO adjustments are its own and are
+/// applied when it exits (`exit_sem()`), recording its pid as `sempid`. The wait ends only
+/// once the child is a zombie (pidfd readable: after `exit_notify()`, so after `exit_sem()`),
+/// or, without pidfd_open(2), when waitpid(2) reaps it.
+pub(crate) fn fork_semops(
+    calls: &[(i32, Vec<Sembuf>)],
+    timeout: std::time::Duration,
+) -> Result<ChildReport, Errno> {
+    let slots = SharedSlots::new(calls.len());
+    // SAFETY: see the soundness note above: the child branch below only makes raw syscalls
+    // on memory that existed before the fork, writes to the shared page, and calls _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(last_errno());
+    }
+    if pid == 0 {
+        for (i, (id, sops)) in calls.iter().enumerate() {
+            let code = match semop(*id, sops) {
+                Ok(()) => 0,
+                Err(e) => e.raw(),
+            };
+            slots.set(i, code);
+        }
+        // SAFETY: _exit(2) is async-signal-safe and ends the child without running any
+        // handler or destructor of the parent's state.
+        unsafe { libc::_exit(0) }
+    }
+    let killed = !wait_exited(pid, timeout);
+    if killed {
+        // SAFETY: `pid` is our unreaped child, so the id cannot have been reused.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    reap(pid);
+    let results = (0..calls.len())
+        .map(|i| match slots.get(i) {
+            NOT_RUN => None,
+            0 => Some(Ok(())),
+            e => Some(Err(Errno::from_raw(e))),
+        })
+        .collect();
+    Ok(ChildReport {
+        pid,
+        results,
+        killed,
+    })
+}
+
+/// Waits until child `pid` has exited (is a zombie), for at most `timeout`; `false` on
+/// timeout. Without pidfd_open(2) (Linux < 5.3) it does not wait at all: [`reap`] will.
+fn wait_exited(pid: i32, timeout: std::time::Duration) -> bool {
+    // SAFETY: pidfd_open takes no pointers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, c_long::from(pid), 0 as c_long) };
+    let Ok(fd) = check(fd) else {
+        return true;
+    };
+    let fd = fd as libc::c_int;
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ready = loop {
+        // SAFETY: `pfd` is one valid pollfd that outlives the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n >= 0 || last_errno() != Errno::EINTR {
+            break n > 0;
+        }
+    };
+    // SAFETY: `fd` is the pidfd opened above, closed only here.
+    unsafe { libc::close(fd) };
+    ready
+}
+
+/// Reaps child `pid` (waitpid(2), retried on EINTR; ECHILD if SIGCHLD is ignored and the
+/// kernel reaped it already, which also means it has exited).
+fn reap(pid: i32) {
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid int to write.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r >= 0 || last_errno() != Errno::EINTR {
+            return;
         }
     }
 }

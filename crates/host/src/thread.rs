@@ -6,11 +6,11 @@ use std::panic::resume_unwind;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::abi::{Errno, Msginfo, Msqid64Ds};
+use crate::abi::{Errno, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo};
 use crate::{HostError, sys};
 
 /// The calling side of a thread started by [`HostNamespace::spawn`](crate::HostNamespace::spawn):
-/// the same message-queue calls as [`HostNamespace`](crate::HostNamespace), made directly by this
+/// the same message-queue and semaphore calls as [`HostNamespace`](crate::HostNamespace), made directly by this
 /// thread (inside the private namespace, with the credentials given to `spawn`), so they may
 /// block. Not `Send`: the calls act on the current thread, so the handle stays on it.
 #[derive(Debug)]
@@ -107,6 +107,96 @@ impl HostThread {
     /// [`HostNamespace::msgctl_raw`](crate::HostNamespace::msgctl_raw).
     pub fn msgctl_raw(&self, id: i32, cmd: i32, buf: Option<&mut [u8]>) -> Result<i32, Errno> {
         sys::msgctl_raw(id, cmd, buf)
+    }
+}
+
+/// Semaphores, made directly by this thread: any call may block.
+impl HostThread {
+    /// semget(2): `ksys_semget()`; returns the set's id.
+    pub fn semget(&self, key: i32, nsems: i32, flags: i32) -> Result<i32, Errno> {
+        sys::semget(key, nsems, flags)
+    }
+
+    /// semop(2) of `sops`: `do_semtimedop()`. Sleeps while the first operation that cannot
+    /// proceed has no `IPC_NOWAIT`; EINTR when interrupted by a signal (never restarted),
+    /// EIDRM when the set is removed meanwhile.
+    pub fn semop(&self, id: i32, sops: &[Sembuf]) -> Result<(), Errno> {
+        sys::semop(id, sops)
+    }
+
+    /// semtimedop(2) of `sops` with a relative timeout `(tv_sec, tv_nsec)` (or NULL for
+    /// `None`); EAGAIN when it expires.
+    pub fn semtimedop(
+        &self,
+        id: i32,
+        sops: &[Sembuf],
+        timeout: Option<(i64, i64)>,
+    ) -> Result<(), Errno> {
+        sys::semtimedop(id, sops, timeout)
+    }
+
+    /// semop(2)/semtimedop(2) with an explicit `nsops`; see
+    /// [`HostNamespace::semop_raw`](crate::HostNamespace::semop_raw).
+    pub fn semop_raw(
+        &self,
+        id: i32,
+        sops: &[Sembuf],
+        nsops: usize,
+        timeout: Option<Option<(i64, i64)>>,
+    ) -> Result<(), Errno> {
+        sys::semop_raw(id, sops, nsops, timeout)
+    }
+
+    /// semctl(2) `GETVAL`/`GETPID`/`GETNCNT`/`GETZCNT` (any `cmd`, 4th argument 0).
+    pub fn semctl_val(&self, id: i32, semnum: i32, cmd: i32) -> Result<i32, Errno> {
+        sys::semctl_val(id, semnum, cmd)
+    }
+
+    /// semctl(2) `SETVAL`.
+    pub fn semctl_setval(&self, id: i32, semnum: i32, val: i32) -> Result<(), Errno> {
+        sys::semctl_setval(id, semnum, val)
+    }
+
+    /// semctl(2) `GETALL` into a guarded array of `nsems` values.
+    pub fn semctl_getall(&self, id: i32, nsems: usize) -> Result<Vec<u16>, Errno> {
+        sys::semctl_getall(id, nsems)
+    }
+
+    /// semctl(2) `SETALL` from a guarded copy of `values`.
+    pub fn semctl_setall(&self, id: i32, values: &[u16]) -> Result<(), Errno> {
+        sys::semctl_setall(id, values)
+    }
+
+    /// semctl(2) `IPC_STAT`/`SEM_STAT`/`SEM_STAT_ANY`: return value and `semid64_ds`.
+    pub fn semctl_stat(&self, id: i32, cmd: i32) -> Result<(i32, Semid64Ds), Errno> {
+        sys::semctl_stat(id, cmd)
+    }
+
+    /// semctl(2) `IPC_SET` with `ds`.
+    pub fn semctl_set(&self, id: i32, ds: &Semid64Ds) -> Result<(), Errno> {
+        sys::semctl_set(id, ds)
+    }
+
+    /// semctl(2) `IPC_RMID`.
+    pub fn semctl_rmid(&self, id: i32) -> Result<(), Errno> {
+        sys::semctl_rmid(id)
+    }
+
+    /// semctl(2) `IPC_INFO`/`SEM_INFO`: highest used index and `seminfo`.
+    pub fn semctl_info(&self, id: i32, cmd: i32) -> Result<(i32, Seminfo), Errno> {
+        sys::semctl_info(id, cmd)
+    }
+
+    /// unshare(2) `CLONE_SYSVSEM` for this thread only: it drops its reference to the undo
+    /// list it shares with the namespace thread (and the other spawned threads) and starts with
+    /// none; its next SEM_UNDO operation creates a list of its own. Calling it again drops
+    /// that list, and as its only holder the kernel applies it right away (`exit_sem()`, the
+    /// same code as at process exit: values clamped to `0..=32767`, this process's pid as
+    /// `sempid`, sleepers served). A thread that simply returns applies it too, but only
+    /// after the joiner has been woken (`exit_sem()` runs after `exit_mm()`), so call this
+    /// to know when it has happened.
+    pub fn unshare_sysvsem(&self) -> Result<(), Errno> {
+        sys::unshare_sysvsem()
     }
 }
 

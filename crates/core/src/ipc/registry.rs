@@ -239,10 +239,12 @@ impl<T> Table<T> {
         }
         let (seq, index) = if self.next_id >= 0 {
             // The knob is consumed only here, after the checks that may still fail.
+            // The index is bounded by IPCMNI (Linux fa0b9b2b7ae3, "ipc: limit next_id
+            // allocation to the valid ID range"): past it the id would name another slot.
             let next = Id::from_raw(std::mem::replace(&mut self.next_id, -1));
             let index = self
                 .used
-                .first_free(next.index(), usize::MAX)
+                .first_free(next.index(), abi::IPCMNI as usize)
                 .ok_or(Errno::ENOSPC)?;
             (next.seq() as u32, index)
         } else {

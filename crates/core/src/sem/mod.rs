@@ -292,7 +292,8 @@ impl IpcNamespace {
         }
     }
 
-    /// `semctl(SETVAL)`: `ERANGE` for a value outside `0..=SEMVMX` before the lookup; then as
+    /// `semctl(SETVAL)`: `EINVAL` for a negative id (`ksys_semctl` checks it first), then
+    /// `ERANGE` for a value outside `0..=SEMVMX` before the lookup (`semctl_setval`); then as
     /// [`SemSet::set_value`]. Linux takes the low 32 bits of the argument.
     pub fn semctl_setval(
         &self,
@@ -301,6 +302,9 @@ impl IpcNamespace {
         semnum: i32,
         value: i32,
     ) -> Result<(), Errno> {
+        if id < 0 {
+            return Err(Errno::EINVAL);
+        }
         if !(0..=abi::SEMVMX).contains(&value) {
             return Err(Errno::ERANGE);
         }
