@@ -36,6 +36,11 @@ pub mod ns;
 pub mod sem;
 pub mod wait;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cred::{Caller, Capabilities, Credentials};
 pub use ipc::{Id, Key};
