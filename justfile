@@ -25,3 +25,7 @@ check-host:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Fuzz the message-queue operations for SECS seconds (needs nightly and `cargo install cargo-fuzz`).
+fuzz SECS="60":
+    cd fuzz && cargo +nightly fuzz run msg_ops -- -max_total_time={{SECS}} -timeout=10
