@@ -31,7 +31,21 @@ use parking_lot::RwLock;
 
 use crate::Errno;
 use crate::abi;
+use crate::cred::Credentials;
 use crate::ipc::{Id, Key};
+
+/// What the registry needs of an object beyond storing it: its id and its `*_ds`.
+pub(crate) trait IpcObject {
+    /// The structure `IPC_STAT` fills (`msqid64_ds`, `semid64_ds`, …).
+    type Stat;
+
+    /// The object's id.
+    fn id(&self) -> Id;
+
+    /// The object's `*_ds`, after a read-permission check when `cred` is given (`IPC_STAT`,
+    /// `*_STAT`) and without one otherwise (`*_STAT_ANY`).
+    fn stat_as(&self, cred: Option<&Credentials>) -> Result<Self::Stat, Errno>;
+}
 
 /// Objects of one kind in one namespace, by key and by id.
 pub(crate) struct Registry<T> {
@@ -192,6 +206,26 @@ impl<T> Registry<T> {
     /// Sets the checkpoint/restore knob (-1 clears it). The caller validates the range.
     pub(crate) fn set_next_id(&self, id: i32) {
         self.table.write().next_id = id;
+    }
+}
+
+impl<T: IpcObject> Registry<T> {
+    /// The object named by `id`, as a handle that outlives the table's lock (`EINVAL` if none).
+    pub(crate) fn get(&self, id: Id) -> Result<Arc<T>, Errno> {
+        self.with(id, |obj| Ok(Arc::clone(obj)))
+    }
+
+    /// `*_STAT` (read permission) or `*_STAT_ANY` (`any`): the object in slot `index`, with its
+    /// full id.
+    pub(crate) fn stat_index(
+        &self,
+        cred: &Credentials,
+        index: i32,
+        any: bool,
+    ) -> Result<(Id, T::Stat), Errno> {
+        let obj = self.with_index(index, |_, obj| Ok(Arc::clone(obj)))?;
+        let ds = obj.stat_as((!any).then_some(cred))?;
+        Ok((obj.id(), ds))
     }
 }
 

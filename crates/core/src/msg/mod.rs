@@ -115,7 +115,7 @@ impl MsgQueues {
 
     /// The queue named by `id`: `EINVAL` if there is none (a stale id included).
     pub fn find_by_id(&self, id: Id) -> Result<Arc<Queue>, Errno> {
-        self.ids.with(id, |q| Ok(Arc::clone(q)))
+        self.ids.get(id)
     }
 
     /// `msgctl(IPC_RMID)`: removes the queue if the caller is its owner, its creator, or holds
@@ -166,9 +166,7 @@ impl MsgQueues {
         index: i32,
         any: bool,
     ) -> Result<(Id, abi::Msqid64Ds), Errno> {
-        let q = self.ids.with_index(index, |_, q| Ok(Arc::clone(q)))?;
-        let ds = if any { q.stat_any()? } else { q.stat(cred)? };
-        Ok((q.id(), ds))
+        self.ids.stat_index(cred, index, any)
     }
 
     /// How many queues exist.

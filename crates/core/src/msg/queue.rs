@@ -31,7 +31,7 @@ use super::store::MessageStore;
 use crate::Errno;
 use crate::abi;
 use crate::cred::{Caller, Capabilities, Credentials};
-use crate::ipc::{Access, Id, Perm};
+use crate::ipc::{Access, Id, IpcObject, Perm};
 use crate::ns::Shared;
 use crate::wait::{WaitEntry, WakeList, Wakeup};
 
@@ -321,34 +321,12 @@ impl Queue {
 
     /// `msgctl(IPC_STAT)`: the queue's `msqid64_ds`; needs read permission.
     pub fn stat(&self, cred: &Credentials) -> Result<abi::Msqid64Ds, Errno> {
-        self.stat_checked(Some(cred))
+        self.stat_as(Some(cred))
     }
 
     /// `msgctl(MSG_STAT_ANY)`: the queue's `msqid64_ds` without a permission check.
     pub fn stat_any(&self) -> Result<abi::Msqid64Ds, Errno> {
-        self.stat_checked(None)
-    }
-
-    fn stat_checked(&self, cred: Option<&Credentials>) -> Result<abi::Msqid64Ds, Errno> {
-        let st = self.state.lock();
-        if let Some(cred) = cred {
-            st.perm.check(cred, Access::READ)?;
-        }
-        if st.removed {
-            return Err(Errno::EIDRM);
-        }
-        Ok(abi::Msqid64Ds {
-            msg_perm: st.perm.to_abi(self.id),
-            msg_stime: st.stime,
-            msg_rtime: st.rtime,
-            msg_ctime: st.ctime,
-            msg_cbytes: st.messages.bytes() as u64,
-            msg_qnum: st.messages.count() as u64,
-            msg_qbytes: st.qbytes,
-            msg_lspid: st.lspid,
-            msg_lrpid: st.lrpid,
-            ..abi::Msqid64Ds::default()
-        })
+        self.stat_as(None)
     }
 
     /// `msgctl(IPC_SET)`: new owner, mode bits and `msg_qbytes` from `ds`.
@@ -409,6 +387,36 @@ impl Queue {
     pub(crate) fn totals(&self) -> (usize, usize) {
         let st = self.state.lock();
         (st.messages.count(), st.messages.bytes())
+    }
+}
+
+impl IpcObject for Queue {
+    type Stat = abi::Msqid64Ds;
+
+    fn id(&self) -> Id {
+        self.id
+    }
+
+    fn stat_as(&self, cred: Option<&Credentials>) -> Result<abi::Msqid64Ds, Errno> {
+        let st = self.state.lock();
+        if let Some(cred) = cred {
+            st.perm.check(cred, Access::READ)?;
+        }
+        if st.removed {
+            return Err(Errno::EIDRM);
+        }
+        Ok(abi::Msqid64Ds {
+            msg_perm: st.perm.to_abi(self.id),
+            msg_stime: st.stime,
+            msg_rtime: st.rtime,
+            msg_ctime: st.ctime,
+            msg_cbytes: st.messages.bytes() as u64,
+            msg_qnum: st.messages.count() as u64,
+            msg_qbytes: st.qbytes,
+            msg_lspid: st.lspid,
+            msg_lrpid: st.lrpid,
+            ..abi::Msqid64Ds::default()
+        })
     }
 }
 

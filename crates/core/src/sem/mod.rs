@@ -158,7 +158,7 @@ impl SemSets {
 
     /// The set named by `id` (`EINVAL` if none).
     pub fn find_by_id(&self, id: Id) -> Result<Arc<SemSet>, Errno> {
-        self.ids.with(id, |s| Ok(Arc::clone(s)))
+        self.ids.get(id)
     }
 
     /// `semctl(IPC_RMID)`: ownership (`EPERM`); every sleeper fails with `EIDRM`, every
@@ -210,9 +210,7 @@ impl SemSets {
         index: i32,
         any: bool,
     ) -> Result<(Id, abi::Semid64Ds), Errno> {
-        let s = self.ids.with_index(index, |_, s| Ok(Arc::clone(s)))?;
-        let ds = if any { s.stat_any()? } else { s.stat(cred)? };
-        Ok((s.id(), ds))
+        self.ids.stat_index(cred, index, any)
     }
 
     /// How many sets exist.

@@ -42,7 +42,7 @@ use parking_lot::Mutex;
 use crate::Errno;
 use crate::abi::{self, Sembuf};
 use crate::cred::{Caller, Credentials};
-use crate::ipc::{Access, Id, Perm};
+use crate::ipc::{Access, Id, IpcObject, Perm};
 use crate::ns::Shared;
 use crate::wait::{WaitEntry, WakeList, Wakeup};
 
@@ -351,29 +351,12 @@ impl SemSet {
     /// `IPC_STAT`: the set's `semid64_ds` (`sem_otime` is the latest over its semaphores);
     /// read permission.
     pub fn stat(&self, cred: &Credentials) -> Result<abi::Semid64Ds, Errno> {
-        self.stat_checked(Some(cred))
+        self.stat_as(Some(cred))
     }
 
     /// `SEM_STAT_ANY`: as [`stat`](Self::stat) without the permission check.
     pub fn stat_any(&self) -> Result<abi::Semid64Ds, Errno> {
-        self.stat_checked(None)
-    }
-
-    fn stat_checked(&self, cred: Option<&Credentials>) -> Result<abi::Semid64Ds, Errno> {
-        let st = self.state.lock();
-        if let Some(cred) = cred {
-            st.perm.check(cred, Access::READ)?;
-        }
-        if st.removed {
-            return Err(Errno::EIDRM);
-        }
-        Ok(abi::Semid64Ds {
-            sem_perm: st.perm.to_abi(self.id),
-            sem_otime: st.sems.iter().map(|s| s.otime).max().unwrap_or(0),
-            sem_ctime: st.ctime,
-            sem_nsems: self.nsems as u64,
-            ..abi::Semid64Ds::default()
-        })
+        self.stat_as(None)
     }
 
     /// `IPC_SET`: owner, creator or `CAP_SYS_ADMIN` (`EPERM`), then the uid/gid (`EINVAL`);
@@ -455,6 +438,31 @@ impl SemSet {
         st.end_critical_section();
         drop(st);
         wake.wake_all();
+    }
+}
+
+impl IpcObject for SemSet {
+    type Stat = abi::Semid64Ds;
+
+    fn id(&self) -> Id {
+        self.id
+    }
+
+    fn stat_as(&self, cred: Option<&Credentials>) -> Result<abi::Semid64Ds, Errno> {
+        let st = self.state.lock();
+        if let Some(cred) = cred {
+            st.perm.check(cred, Access::READ)?;
+        }
+        if st.removed {
+            return Err(Errno::EIDRM);
+        }
+        Ok(abi::Semid64Ds {
+            sem_perm: st.perm.to_abi(self.id),
+            sem_otime: st.sems.iter().map(|s| s.otime).max().unwrap_or(0),
+            sem_ctime: st.ctime,
+            sem_nsems: self.nsems as u64,
+            ..abi::Semid64Ds::default()
+        })
     }
 }
 
