@@ -538,6 +538,25 @@ fn semop_applies_all_operations_or_none() {
 }
 
 #[test]
+fn semop_with_a_long_array_applies_every_operation_or_none() {
+    let w = World::new();
+    let r = w.root();
+    let id = w.set(&r, 8, 0o600);
+    let ups: Vec<Sembuf> = (0..8).map(|n| op(n, n as i16 + 1, 0)).collect();
+    w.semop(&r, id, &ups).unwrap();
+    assert_eq!(w.vals(id), [1, 2, 3, 4, 5, 6, 7, 8]);
+    // Seven operations, the last of which cannot proceed: nothing changes.
+    let mut downs: Vec<Sembuf> = (0..6).map(|n| op(n, -1, 0)).collect();
+    downs.push(op(0, -1, NOWAIT));
+    assert_eq!(w.semop(&r, id, &downs), Err(Errno::EAGAIN));
+    assert_eq!(w.vals(id), [1, 2, 3, 4, 5, 6, 7, 8]);
+    downs.pop();
+    downs.push(op(7, -8, 0));
+    w.semop(&r, id, &downs).unwrap();
+    assert_eq!(w.vals(id), [0, 1, 2, 3, 4, 5, 7, 0]);
+}
+
+#[test]
 fn semop_applies_duplicate_semaphores_in_array_order() {
     let w = World::new();
     let r = w.root();

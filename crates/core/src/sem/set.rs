@@ -470,8 +470,9 @@ impl SetState {
     /// `perform_atomic_semop()`: the operations in array order on a scratch view; all applied,
     /// with `sempid` set for each operation's semaphore, or none.
     fn attempt(&mut self, sops: &[Sembuf], undo: Option<u64>, pid: i32) -> Attempt {
-        // (semaphore, value, adjustment) after the operations so far.
-        let mut scratch: Vec<(usize, i32, i32)> = Vec::with_capacity(sops.len());
+        // (semaphore, value, adjustment) after the operations so far; most arrays are short,
+        // so they need no allocation.
+        let mut scratch: SmallScratch = SmallScratch::default();
         let adjs = undo.and_then(|k| self.undos.get(&k));
         for (i, sop) in sops.iter().enumerate() {
             let n = usize::from(sop.sem_num);
@@ -503,7 +504,7 @@ impl SetState {
                 None => scratch.push((n, val + op, new_adj)),
             }
         }
-        for &(n, val, adj) in &scratch {
+        for &(n, val, adj) in scratch.iter() {
             self.sems[n].val = val;
             self.sems[n].pid = pid;
             if let Some(a) = undo.and_then(|k| self.undos.get_mut(&k)) {
@@ -556,11 +557,9 @@ impl SetState {
     fn wake_zero_waiters(&mut self, sops: Option<&[Sembuf]>, wake: &mut WakeList) -> bool {
         let mut completed = false;
         let mut got_zero = false;
-        let nums: Vec<usize> = match sops {
-            Some(s) => s.iter().map(|s| usize::from(s.sem_num)).collect(),
-            None => (0..self.sems.len()).collect(),
-        };
-        for n in nums {
+        let count = sops.map_or(self.sems.len(), <[Sembuf]>::len);
+        for i in 0..count {
+            let n = sops.map_or(i, |s| usize::from(s[i].sem_num));
             if self.sems[n].val == 0 {
                 got_zero = true;
                 completed |= self.wake_const(Some(n), wake);
@@ -737,6 +736,55 @@ impl SetState {
             count += self.pending_const.iter().filter(blocked_here).count();
         }
         i32::try_from(count).unwrap_or(i32::MAX)
+    }
+}
+
+/// The scratch view of [`SetState::attempt`]: inline for up to four semaphores.
+enum SmallScratch {
+    Inline([(usize, i32, i32); 4], usize),
+    Heap(Vec<(usize, i32, i32)>),
+}
+
+impl Default for SmallScratch {
+    fn default() -> Self {
+        Self::Inline([(0, 0, 0); 4], 0)
+    }
+}
+
+impl SmallScratch {
+    fn push(&mut self, entry: (usize, i32, i32)) {
+        match self {
+            Self::Inline(items, len) if *len < items.len() => {
+                items[*len] = entry;
+                *len += 1;
+            }
+            Self::Inline(items, len) => {
+                let mut v = items[..*len].to_vec();
+                v.push(entry);
+                *self = Self::Heap(v);
+            }
+            Self::Heap(v) => v.push(entry),
+        }
+    }
+}
+
+impl std::ops::Deref for SmallScratch {
+    type Target = [(usize, i32, i32)];
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::Inline(items, len) => &items[..*len],
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for SmallScratch {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Self::Inline(items, len) => &mut items[..*len],
+            Self::Heap(v) => v,
+        }
     }
 }
 
