@@ -27,6 +27,7 @@
 //! # Invariants (whenever `state` is unlocked)
 //!
 //! - every value is in `0..=SEMVMX`, every adjustment in `-SEMAEM-1..=SEMAEM`;
+//! - `queued` is the number of queued sleepers;
 //! - `complex_count` is the number of queued sleepers with more than one operation, and when it
 //!   is 0 the set's `pending_alter` is empty;
 //! - every queued sleeper would still block: its `blocking` operation names the first one that
@@ -71,6 +72,8 @@ struct SetState {
     pending_alter: VecDeque<Queued>,
     pending_const: VecDeque<Queued>,
     complex_count: usize,
+    /// How many sleepers are queued, in any list (so a change with none skips the scans).
+    queued: usize,
     /// `semadj` of each undo list that has touched this set, by list key.
     undos: HashMap<u64, Vec<i16>>,
 }
@@ -132,6 +135,7 @@ impl SemSet {
                 pending_alter: VecDeque::new(),
                 pending_const: VecDeque::new(),
                 complex_count: 0,
+                queued: 0,
                 undos: HashMap::new(),
             }),
         }
@@ -412,6 +416,7 @@ impl SemSet {
             q.entry.complete(Err(Errno::EIDRM), &mut wake);
         }
         st.complex_count = 0;
+        st.queued = 0;
         Ok(wake)
     }
 
@@ -534,6 +539,12 @@ impl SetState {
         now: i64,
         wake: &mut WakeList,
     ) {
+        if self.queued == 0 {
+            if otime {
+                self.set_otime(sops, now);
+            }
+            return;
+        }
         otime |= self.wake_zero_waiters(sops, wake);
         if !self.pending_alter.is_empty() {
             otime |= self.update_queue(None, wake);
@@ -644,6 +655,7 @@ impl SetState {
 
     fn unlink_at(&mut self, semnum: Option<usize>, alter: bool, i: usize) {
         if let Some(q) = self.list(semnum, alter).remove(i) {
+            self.queued -= 1;
             if q.entry.data.sops.len() > 1 {
                 self.complex_count -= 1;
             }
@@ -676,6 +688,7 @@ impl SetState {
 
     /// Queues a sleeper where `do_semtimedop` queues it.
     fn enqueue(&mut self, entry: Arc<Sleeper>, blocking: usize, alter: bool) {
+        self.queued += 1;
         let q = Queued { entry, blocking };
         let sops = &q.entry.data.sops;
         if let [sop] = sops[..] {
