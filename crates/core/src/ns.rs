@@ -50,6 +50,14 @@ fn store_in_range(cell: &AtomicI32, value: i64, min: i32, max: i32) -> Result<()
     Ok(())
 }
 
+/// A `*_next_id` sysctl value: `0..=INT_MAX` (`proc_dointvec_minmax`), else `EINVAL`.
+fn next_id_in_range(value: i64) -> Result<i32, Errno> {
+    i32::try_from(value)
+        .ok()
+        .filter(|v| *v >= 0)
+        .ok_or(Errno::EINVAL)
+}
+
 impl Limits {
     /// `msgmax`: the largest message `msgsnd` accepts (default 8192).
     pub fn msgmax(&self) -> i32 {
@@ -190,10 +198,7 @@ impl IpcNamespace {
     /// Sets `msg_next_id` (`EINVAL` outside `0..=INT_MAX`). It is consumed by the next queue
     /// creation that gets as far as allocating an id.
     pub fn set_msg_next_id(&self, value: i64) -> Result<(), Errno> {
-        let v = i32::try_from(value)
-            .ok()
-            .filter(|v| *v >= 0)
-            .ok_or(Errno::EINVAL)?;
+        let v = next_id_in_range(value)?;
         self.msg.set_next_id(v);
         Ok(())
     }
@@ -207,10 +212,7 @@ impl IpcNamespace {
 
     /// Sets `sem_next_id` (`EINVAL` outside `0..=INT_MAX`).
     pub fn set_sem_next_id(&self, value: i64) -> Result<(), Errno> {
-        let v = i32::try_from(value)
-            .ok()
-            .filter(|v| *v >= 0)
-            .ok_or(Errno::EINVAL)?;
+        let v = next_id_in_range(value)?;
         self.sem.set_next_id(v);
         Ok(())
     }

@@ -25,6 +25,13 @@ bitflags::bitflags! {
     }
 }
 
+impl Access {
+    /// The access a `*get` flag word requests of an existing object: its permission bits.
+    pub fn requested_by(flags: i32) -> Self {
+        Self::from_bits_retain(flags as u32 & 0o777)
+    }
+}
+
 /// The uid and gid Linux cannot map (`(uid_t)-1`): `IPC_SET` refuses them with `EINVAL`.
 const INVALID_ID: u32 = u32::MAX;
 

@@ -214,9 +214,9 @@ impl IpcNamespace {
     /// `EINVAL` for a negative id, a text above `msgmax` or a type below 1, before the id is
     /// looked up (`EINVAL`); then as [`Queue::send`]. Interruption is `ERESTARTNOHAND`.
     pub fn msgsnd(&self, caller: &Caller, id: i32, msg: Message, flags: i32) -> Result<(), Errno> {
-        if id < 0 || msg.len() > self.limits().msgmax().max(0) as usize || msg.mtype < 1 {
-            return Err(Errno::EINVAL);
-        }
+        // The size and type checks of `Queue::send` come before its permission check, and a
+        // failed lookup is the same EINVAL, so checking them once after the lookup keeps
+        // Linux's order.
         let q = self.msg().find_by_id(Id::from_raw(id))?;
         q.send(caller, msg, flags).map_err(Errno::from)
     }

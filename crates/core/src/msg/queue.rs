@@ -99,6 +99,17 @@ pub(crate) enum Wait {
     Until(Option<Duration>),
 }
 
+impl Wait {
+    /// `IPC_NOWAIT` in `flags`: never wait; otherwise wait without a deadline.
+    fn from_flags(flags: i32) -> Self {
+        if flags & abi::IPC_NOWAIT != 0 {
+            Wait::Never
+        } else {
+            Wait::Until(None)
+        }
+    }
+}
+
 impl Queue {
     pub(crate) fn new(ns: Arc<Shared>, id: Id, perm: Perm, now: i64) -> Self {
         let qbytes = ns.limits.msgmnb() as u64;
@@ -133,11 +144,7 @@ impl Queue {
     /// attempt `EACCES` (write permission), `EIDRM`, and room: the text must fit in
     /// `msg_qbytes - msg_cbytes`, and the message count is capped by `msg_qbytes` as well.
     pub fn send(&self, caller: &Caller, msg: Message, flags: i32) -> Result<(), SendError> {
-        let wait = if flags & abi::IPC_NOWAIT != 0 {
-            Wait::Never
-        } else {
-            Wait::Until(None)
-        };
+        let wait = Wait::from_flags(flags);
         self.send_with(caller, msg, wait)
     }
 
@@ -204,11 +211,7 @@ impl Queue {
         max_size: usize,
         flags: i32,
     ) -> Result<Message, RecvError> {
-        let wait = if flags & abi::IPC_NOWAIT != 0 {
-            Wait::Never
-        } else {
-            Wait::Until(None)
-        };
+        let wait = Wait::from_flags(flags);
         self.receive_with(
             caller,
             selector,
@@ -379,8 +382,10 @@ impl Queue {
 
     /// The `msgget` check on an existing queue: `ipcperms` with the requested mode bits.
     pub(crate) fn check_get(&self, cred: &Credentials, flags: i32) -> Result<(), Errno> {
-        let requested = Access::from_bits_retain(flags as u32 & 0o777);
-        self.state.lock().perm.check(cred, requested)
+        self.state
+            .lock()
+            .perm
+            .check(cred, Access::requested_by(flags))
     }
 
     /// The message and byte totals for `MSG_INFO`.

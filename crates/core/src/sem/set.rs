@@ -388,8 +388,10 @@ impl SemSet {
         if nsems > self.nsems {
             return Err(Errno::EINVAL);
         }
-        let requested = Access::from_bits_retain(flags as u32 & 0o777);
-        self.state.lock().perm.check(cred, requested)
+        self.state
+            .lock()
+            .perm
+            .check(cred, Access::requested_by(flags))
     }
 
     /// The `IPC_RMID` step under the registry's write lock (`freeary`): ownership, then every
