@@ -148,6 +148,14 @@ pub const SHMALL: u64 = u64::MAX - (1 << 24);
 /// `SHMSEG` = `SHMMNI`: reported by `IPC_INFO` only (no per-process limit is enforced).
 pub const SHMSEG: i32 = SHMMNI;
 
+/// `PAGE_SIZE`: the unit segments are rounded to and counted in (4 KiB on x86-64 and on
+/// arm64 with 4 KiB pages).
+pub const PAGE_SIZE: u64 = 4096;
+/// `SHMLBA`: the alignment `shmat` requires of an address (`PAGE_SIZE` on x86-64 and arm64).
+pub const SHMLBA: u64 = PAGE_SIZE;
+/// `HPAGE_SIZE`: the default huge page size of `SHM_HUGETLB` segments (2 MiB, log2 21).
+pub const HPAGE_SIZE: u64 = 1 << 21;
+
 /// `SHM_R`: read permission bit of the mode (`0400`).
 pub const SHM_R: i32 = 0o400;
 /// `SHM_W`: write permission bit of the mode (`0200`).

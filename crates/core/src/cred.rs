@@ -86,6 +86,9 @@ impl Credentials {
     }
 }
 
+/// Linux's default `RLIMIT_MEMLOCK` (`MLOCK_LIMIT`, 8 MiB).
+pub const DEFAULT_MEMLOCK_LIMIT: u64 = 8 << 20;
+
 /// The task making a call: its credentials, its process and thread ids, and the blocker it
 /// sleeps on. Linux records the process id (tgid) everywhere except where noted.
 #[derive(Clone)]
@@ -102,6 +105,9 @@ pub struct Caller {
     /// applied when its last holder drops it: when the process exits, or when the caller
     /// [unshares](Self::unshare_undo) it as the last sharer.
     pub undo: SemUndo,
+    /// `RLIMIT_MEMLOCK` in bytes (`u64::MAX` for unlimited): how much `SHM_LOCK` may lock for
+    /// the caller's user without `CAP_IPC_LOCK`; 0 forbids it. Linux's default is 8 MiB.
+    pub memlock_limit: u64,
 }
 
 impl Caller {
@@ -113,6 +119,7 @@ impl Caller {
             tid: pid,
             blocker,
             undo: SemUndo::new(pid),
+            memlock_limit: DEFAULT_MEMLOCK_LIMIT,
         }
     }
 
@@ -120,6 +127,12 @@ impl Caller {
     /// of the old one, which is applied if no one else holds it.
     pub fn unshare_undo(&mut self) {
         self.undo = SemUndo::new(self.pid);
+    }
+
+    /// This caller with `RLIMIT_MEMLOCK` at `bytes`.
+    pub fn with_memlock_limit(mut self, bytes: u64) -> Self {
+        self.memlock_limit = bytes;
+        self
     }
 
     /// This caller as thread `tid` of the same process.

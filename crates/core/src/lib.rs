@@ -34,6 +34,7 @@ pub mod ipc;
 pub mod msg;
 pub mod ns;
 pub mod sem;
+pub mod shm;
 pub mod wait;
 
 /// The README's examples, compiled and run as doctests.
@@ -47,4 +48,7 @@ pub use ipc::{Id, Key};
 pub use msg::{Message, MsgCtlCmd, MsgFlags, MsgQueues, Queue, RecvError, Selector, SendError};
 pub use ns::{IpcNamespace, Limits};
 pub use sem::{SemCtlCmd, SemSet, SemSets, SemUndo, Timespec};
+pub use shm::{
+    AttachTable, Mapping, Memory, MemorySource, Protection, Segment, ShmCtlCmd, ShmSegments,
+};
 pub use wait::{Blocker, ManualBlocker, ThreadBlocker, Wakeup};

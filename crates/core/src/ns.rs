@@ -5,16 +5,17 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use crate::Errno;
 use crate::abi;
 use crate::clock::{Clock, SystemClock};
 use crate::msg::MsgQueues;
 use crate::sem::SemSets;
+use crate::shm::{HeapSource, MemorySource, ShmSegments};
 
-/// The sysctls of one namespace (`/proc/sys/kernel/msg*` and `sem`), read at the moment of
-/// use, as Linux reads them.
+/// The sysctls of one namespace (`/proc/sys/kernel/msg*`, `sem` and `shm*`), and the few
+/// `vm.*` settings segment creation consults, read at the moment of use, as Linux reads them.
 #[derive(Debug)]
 pub struct Limits {
     msgmax: AtomicI32,
@@ -24,6 +25,13 @@ pub struct Limits {
     semmns: AtomicI32,
     semopm: AtomicI32,
     semmni: AtomicI32,
+    shmmax: AtomicU64,
+    shmall: AtomicU64,
+    shmmni: AtomicI32,
+    shm_rmid_forced: AtomicBool,
+    commit_limit: AtomicU64,
+    hugetlb_shm_group: AtomicU32,
+    nr_hugepages: AtomicU64,
 }
 
 impl Default for Limits {
@@ -36,7 +44,32 @@ impl Default for Limits {
             semmns: AtomicI32::new(abi::SEMMNS),
             semopm: AtomicI32::new(abi::SEMOPM),
             semmni: AtomicI32::new(abi::SEMMNI),
+            shmmax: AtomicU64::new(abi::SHMMAX),
+            shmall: AtomicU64::new(abi::SHMALL),
+            shmmni: AtomicI32::new(abi::SHMMNI),
+            shm_rmid_forced: AtomicBool::new(false),
+            commit_limit: AtomicU64::new(machine_commit_limit()),
+            hugetlb_shm_group: AtomicU32::new(0),
+            nr_hugepages: AtomicU64::new(0),
         }
+    }
+}
+
+/// The pages the overcommit heuristic allows in one request: RAM plus swap
+/// (`__vm_enough_memory` with `vm.overcommit_memory = 0`), or no limit where unknown.
+fn machine_commit_limit() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let info = rustix::system::sysinfo();
+        let unit = u64::from(info.mem_unit.max(1));
+        let bytes = (info.totalram as u64)
+            .saturating_add(info.totalswap as u64)
+            .saturating_mul(unit);
+        bytes / abi::PAGE_SIZE
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        u64::MAX
     }
 }
 
@@ -131,18 +164,112 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// `shmmax`: the largest segment `shmget` creates, in bytes (default `ULONG_MAX - 2^24`).
+    pub fn shmmax(&self) -> u64 {
+        self.shmmax.load(Ordering::Relaxed)
+    }
+
+    /// `shmall`: the most pages all segments may hold together (default `ULONG_MAX - 2^24`).
+    pub fn shmall(&self) -> u64 {
+        self.shmall.load(Ordering::Relaxed)
+    }
+
+    /// `shmmni`: how many segments may exist (default 4096).
+    pub fn shmmni(&self) -> i32 {
+        self.shmmni.load(Ordering::Relaxed)
+    }
+
+    /// `shm_rmid_forced`: whether a segment dies as soon as nothing is attached to it (and
+    /// with its creating thread), as if removed (default off). Set it with
+    /// [`IpcNamespace::set_shm_rmid_forced`], which also destroys the orphans.
+    pub fn shm_rmid_forced(&self) -> bool {
+        self.shm_rmid_forced.load(Ordering::Relaxed)
+    }
+
+    /// Sets `shmmax`. Any `unsigned long` is accepted (`proc_doulongvec_minmax` without
+    /// bounds); existing segments keep their size.
+    pub fn set_shmmax(&self, value: u64) {
+        self.shmmax.store(value, Ordering::Relaxed);
+    }
+
+    /// Sets `shmall` (pages; any `unsigned long`).
+    pub fn set_shmall(&self, value: u64) {
+        self.shmall.store(value, Ordering::Relaxed);
+    }
+
+    /// Sets `shmmni`; `EINVAL` outside `0..=32768`. Only creation is affected.
+    pub fn set_shmmni(&self, value: i64) -> Result<(), Errno> {
+        store_in_range(&self.shmmni, value, 0, abi::IPCMNI)
+    }
+
+    /// The pages one normal segment may reserve: `vm.overcommit_memory = 0`'s heuristic
+    /// refuses (`ENOMEM`) a segment larger than the machine's RAM plus swap, unless it is
+    /// created with `SHM_NORESERVE`. Defaults to this machine's RAM plus swap; `u64::MAX`
+    /// turns the check off (`vm.overcommit_memory = 1`).
+    pub fn commit_limit(&self) -> u64 {
+        self.commit_limit.load(Ordering::Relaxed)
+    }
+
+    /// Sets [`commit_limit`](Self::commit_limit), in pages.
+    pub fn set_commit_limit(&self, pages: u64) {
+        self.commit_limit.store(pages, Ordering::Relaxed);
+    }
+
+    /// `vm.hugetlb_shm_group`: the group whose members may create `SHM_HUGETLB` segments
+    /// without `CAP_IPC_LOCK` (default 0).
+    pub fn hugetlb_shm_group(&self) -> u32 {
+        self.hugetlb_shm_group.load(Ordering::Relaxed)
+    }
+
+    /// Sets `vm.hugetlb_shm_group`.
+    pub fn set_hugetlb_shm_group(&self, gid: u32) {
+        self.hugetlb_shm_group.store(gid, Ordering::Relaxed);
+    }
+
+    /// `vm.nr_hugepages`: huge pages (2 MiB) free for `SHM_HUGETLB` segments to reserve
+    /// (default 0, so only `SHM_NORESERVE` ones can be created).
+    pub fn nr_hugepages(&self) -> u64 {
+        self.nr_hugepages.load(Ordering::Relaxed)
+    }
+
+    /// Sets `vm.nr_hugepages`: the pool reservations draw from.
+    pub fn set_nr_hugepages(&self, pages: u64) {
+        self.nr_hugepages.store(pages, Ordering::Relaxed);
+    }
+
+    /// Takes `pages` huge pages from the pool, or `false` if fewer are free.
+    pub(crate) fn reserve_hugepages(&self, pages: u64) -> bool {
+        self.nr_hugepages
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |free| {
+                free.checked_sub(pages)
+            })
+            .is_ok()
+    }
+
+    /// Returns `pages` huge pages to the pool.
+    pub(crate) fn release_hugepages(&self, pages: u64) {
+        self.nr_hugepages.fetch_add(pages, Ordering::Relaxed);
+    }
+
+    pub(crate) fn store_shm_rmid_forced(&self, on: bool) {
+        self.shm_rmid_forced.store(on, Ordering::Relaxed);
+    }
+}
+
 /// What every object of a namespace may consult: its limits and its clock.
 pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
-/// One IPC namespace: message queues (and, as they arrive, semaphore sets and segments),
-/// their limits and their clock.
+/// One IPC namespace: message queues, semaphore sets and shared-memory segments, their
+/// limits, their clock, and where segments get their memory.
 pub struct IpcNamespace {
     shared: Arc<Shared>,
     msg: MsgQueues,
     sem: SemSets,
+    shm: ShmSegments,
 }
 
 impl Default for IpcNamespace {
@@ -157,8 +284,15 @@ impl IpcNamespace {
         Self::with_clock(Arc::new(SystemClock))
     }
 
-    /// An empty namespace with Linux's default limits, on `clock`.
+    /// An empty namespace with Linux's default limits, on `clock`, with segments in heap
+    /// memory.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::with_clock_and_memory(clock, Arc::new(HeapSource))
+    }
+
+    /// An empty namespace with Linux's default limits, on `clock`, taking each segment's
+    /// memory from `memory` (heap memory, or memfds an embedder can map).
+    pub fn with_clock_and_memory(clock: Arc<dyn Clock>, memory: Arc<dyn MemorySource>) -> Self {
         let shared = Arc::new(Shared {
             limits: Limits::default(),
             clock,
@@ -166,6 +300,7 @@ impl IpcNamespace {
         Self {
             msg: MsgQueues::new(Arc::clone(&shared)),
             sem: SemSets::new(Arc::clone(&shared)),
+            shm: ShmSegments::new(Arc::clone(&shared), memory),
             shared,
         }
     }
@@ -188,6 +323,11 @@ impl IpcNamespace {
     /// The semaphore sets.
     pub fn sem(&self) -> &SemSets {
         &self.sem
+    }
+
+    /// The shared-memory segments.
+    pub fn shm(&self) -> &ShmSegments {
+        &self.shm
     }
 
     /// `msg_next_id`: the id the next queue will get, or -1.
@@ -218,12 +358,43 @@ impl IpcNamespace {
     }
 }
 
+impl IpcNamespace {
+    /// `shm_next_id`: the id the next segment will get, or -1.
+    pub fn shm_next_id(&self) -> i32 {
+        self.shm.next_id()
+    }
+
+    /// Sets `shm_next_id` (`EINVAL` outside `0..=INT_MAX`).
+    pub fn set_shm_next_id(&self, value: i64) -> Result<(), Errno> {
+        let v = next_id_in_range(value)?;
+        self.shm.set_next_id(v);
+        Ok(())
+    }
+
+    /// Writes `shm_rmid_forced` (`EINVAL` outside `0..=1`). A write that leaves it on (also
+    /// 1 → 1) destroys every orphan: each segment with nothing attached whose creating thread
+    /// has [exited](Self::shm_exit_thread) (`shm_destroy_orphaned`).
+    pub fn set_shm_rmid_forced(&self, value: i64) -> Result<(), Errno> {
+        let on = match value {
+            0 => false,
+            1 => true,
+            _ => return Err(Errno::EINVAL),
+        };
+        self.limits().store_shm_rmid_forced(on);
+        if on {
+            self.shm.destroy_orphans();
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for IpcNamespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IpcNamespace")
             .field("limits", &self.shared.limits)
             .field("queues", &self.msg.len())
             .field("semaphore_sets", &self.sem.len())
+            .field("segments", &self.shm.len())
             .finish_non_exhaustive()
     }
 }

@@ -6,4 +6,4 @@ mod registry;
 
 pub use id::{Id, Key};
 pub use perm::{Access, Perm};
-pub(crate) use registry::{IpcObject, Registry};
+pub(crate) use registry::{IpcObject, Registry, Removal};

@@ -47,6 +47,14 @@ pub(crate) trait IpcObject {
     fn stat_as(&self, cred: Option<&Credentials>) -> Result<Self::Stat, Errno>;
 }
 
+/// What `IPC_RMID` does to an object that passed its checks.
+pub(crate) enum Removal {
+    /// Takes it out of the table: its id and key name nothing afterwards.
+    Unlink,
+    /// Keeps it under its id but takes its key out of the key index.
+    HideKey,
+}
+
 /// Objects of one kind in one namespace, by key and by id.
 pub(crate) struct Registry<T> {
     table: RwLock<Table<T>>,
@@ -168,10 +176,24 @@ impl<T> Registry<T> {
         id: Id,
         f: impl FnOnce(&T) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
+        self.remove_with(id, |obj| Ok((Removal::Unlink, f(obj)?)))
+    }
+
+    /// As [`remove`](Self::remove), but `f` decides what becomes of the object: unlinked, or
+    /// kept under its id with its key made private (`ipc_set_key_private`, for a segment that
+    /// is still attached).
+    pub(crate) fn remove_with<R>(
+        &self,
+        id: Id,
+        f: impl FnOnce(&T) -> Result<(Removal, R), Errno>,
+    ) -> Result<R, Errno> {
         let mut table = self.table.write();
         let index = id.index();
-        let r = f(&table.by_id(id)?.obj)?;
-        table.unlink(index);
+        let (removal, r) = f(&table.by_id(id)?.obj)?;
+        match removal {
+            Removal::Unlink => table.unlink(index),
+            Removal::HideKey => table.hide_key(index),
+        }
         Ok(r)
     }
 
@@ -316,6 +338,16 @@ impl<T> Table<T> {
         self.in_use += 1;
         self.max_idx = self.max_idx.max(index as isize);
         Ok(id)
+    }
+
+    fn hide_key(&mut self, index: usize) {
+        let Some(slot) = self.slots.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
+        if !slot.key.is_private() {
+            self.keys.remove(&slot.key);
+            slot.key = Key::PRIVATE;
+        }
     }
 
     fn unlink(&mut self, index: usize) {
