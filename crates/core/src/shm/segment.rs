@@ -257,7 +257,7 @@ impl Segment {
         }
         st.creator = None;
         if forced {
-            st.take_if_destroyable(false)
+            st.take_if_destroyable(true)
         } else {
             None
         }
