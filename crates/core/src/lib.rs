@@ -1,8 +1,8 @@
 //! In-process emulation of the Linux System V IPC subsystem.
 //!
-//! An [`IpcNamespace`] answers `msgget`, `msgsnd`, `msgrcv` and `msgctl` exactly as Linux
-//! would — the same ids, return values, errno and `msqid64_ds` fields — for callers that the
-//! embedder describes explicitly ([`Caller`]): a user-space kernel serving a guest, a test
+//! An [`IpcNamespace`] answers the message-queue (`msg*`), semaphore (`sem*`) and
+//! shared-memory (`shm*`) calls exactly as Linux would — the same ids, return values, errno
+//! and `*_ds` fields — for callers that the embedder describes explicitly ([`Caller`]): a user-space kernel serving a guest, a test
 //! suite, a fuzzer. Linux's `ipc/` sources are the specification; each entry point names the
 //! kernel function it mirrors.
 //!
@@ -21,8 +21,9 @@
 //!
 //! # Lock order
 //!
-//! `Registry::table` → the object's state → a wait entry's slot. No lock is held while a
-//! caller sleeps, while the clock is read, or while wake-ups are delivered.
+//! `Registry::table` → the object's state → a wait entry's slot (or, for segments, the
+//! namespace's lock accounting). No lock is held while a caller sleeps, while the clock is
+//! read, while wake-ups are delivered, or while segment memory is allocated or freed.
 #![forbid(unsafe_code)]
 
 pub use sysvipc_abi as abi;
