@@ -1,5 +1,6 @@
 //! A tour of the message queues: every selector, truncation, copying, a receiver blocked in
-//! another thread and woken by a send, statistics, and removal under a sleeping receiver.
+//! another thread and woken by a send, statistics, and removal under a sleeping receiver;
+//! then a shared-memory segment seen through two attachments, a fork, and its removal.
 //!
 //! Run with `cargo run --release --example tour`.
 
@@ -7,7 +8,10 @@ use std::sync::Arc;
 use std::thread;
 
 use sysvipc::abi::{self, IPC_CREAT, IPC_NOWAIT, MSG_COPY, MSG_EXCEPT, MSG_NOERROR};
-use sysvipc::{Caller, Credentials, Errno, IpcNamespace, Message, MsgCtlCmd, ThreadBlocker};
+use sysvipc::{
+    AttachTable, Caller, Credentials, Errno, IpcNamespace, Message, MsgCtlCmd, ShmCtlCmd,
+    ThreadBlocker,
+};
 
 /// Prints a call and its result the way strace would: the value, or -1 and the errno.
 fn show<T: Shown>(call: &str, result: Result<T, Errno>) -> Option<T> {
@@ -37,6 +41,12 @@ impl Shown for () {
 impl Shown for i32 {
     fn shown(&self) -> String {
         self.to_string()
+    }
+}
+
+impl Shown for usize {
+    fn shown(&self) -> String {
+        format!("{self:#x}")
     }
 }
 
@@ -161,4 +171,59 @@ fn main() {
         show("thread 2001: msgrcv", t.join().unwrap());
     });
     show("msgctl(IPC_RMID) again", ns.msgctl_rmid(&me, id));
+
+    shared_memory(&ns, &me);
+}
+
+/// A segment seen through two attachments, a fork, and removal while attached.
+fn shared_memory(ns: &IpcNamespace, me: &Caller) {
+    let nattch = |id| {
+        ns.shmctl_stat(me, id, ShmCtlCmd::Stat)
+            .map(|(_, ds)| format!("nattch {}, mode {:o}", ds.shm_nattch, ds.shm_perm.mode))
+    };
+    println!("\n# a segment, two attachments, one of them read-only");
+    let Some(id) = show(
+        "shmget(0x5a, 10000, IPC_CREAT|0600)",
+        ns.shmget(me, 0x5a, 10_000, IPC_CREAT | 0o600),
+    ) else {
+        return;
+    };
+    let mut space = AttachTable::new(me.pid);
+    let a = show("shmat(id, NULL, 0)", ns.shmat(me, &mut space, id, 0, 0)).unwrap_or(0);
+    let b = show(
+        "shmat(id, NULL, SHM_RDONLY)",
+        ns.shmat(me, &mut space, id, 0, abi::SHM_RDONLY),
+    )
+    .unwrap_or(0);
+    show(
+        "write \"hello\" at a + 4090",
+        space.write(a + 4090, b"hello"),
+    );
+    let mut buf = [0; 5];
+    show(
+        "read 5 bytes at b + 4090",
+        space
+            .read(b + 4090, &mut buf)
+            .map(|()| format!("{:?}", String::from_utf8_lossy(&buf))),
+    );
+    show(
+        "write through the read-only attachment",
+        space.write(b, b"x"),
+    );
+    show("shmctl(IPC_STAT)", nattch(id));
+
+    println!("\n# fork, removal while attached, and the last detach");
+    let mut child = space.fork(me.pid + 1);
+    show("after fork: shmctl(IPC_STAT)", nattch(id));
+    show("shmctl(IPC_RMID)", ns.shmctl_rmid(me, id));
+    show("shmctl(IPC_STAT)", nattch(id));
+    show(
+        "shmget(0x5a, 0, 0): the key is gone",
+        ns.shmget(me, 0x5a, 0, 0),
+    );
+    child.clear();
+    show("child exits; shmdt(a)", ns.shmdt(&mut space, a));
+    show("shmctl(IPC_STAT)", nattch(id));
+    show("shmdt(b)", ns.shmdt(&mut space, b));
+    show("shmctl(IPC_STAT): destroyed", nattch(id));
 }
