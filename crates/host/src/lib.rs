@@ -11,7 +11,12 @@
 //!   [`HostJoin::wait_until_blocked`] watches them fall asleep in the kernel and
 //!   [`HostJoin::interrupt`] interrupts them with a signal.
 //! - [`HostNamespace::sysctl`]/[`HostNamespace::set_sysctl`] read and write the namespace's
-//!   own `/proc/sys/kernel/msg*` and `sem` limits.
+//!   own IPC limits in `/proc/sys/kernel`: `msg*`, `sem`, `shmmax`, `shmall`, `shmmni`,
+//!   `shm_rmid_forced` and the `*_next_id` knobs.
+//! - Shared memory: [`HostNamespace::shmat`] attaches a segment in *this* process (the
+//!   namespace thread shares the test's address space) and returns the address;
+//!   [`read_mem`]/[`write_mem`] (unsafe: the address must be a live attachment) read and write
+//!   its bytes; [`HostNamespace::shmdt`] detaches it.
 //! - SEM_UNDO adjustments are applied when a process exits: [`HostNamespace::fork_semops`]
 //!   runs semop(2) calls in a forked child process and returns once it has exited;
 //!   [`HostThread::unshare_sysvsem`] gives a spawned thread an undo list of its own.
@@ -39,6 +44,8 @@ mod caller;
 #[allow(unsafe_code)]
 mod creds;
 mod error;
+#[allow(unsafe_code)]
+mod mem;
 mod namespace;
 #[allow(unsafe_code)]
 mod sys;
@@ -47,5 +54,6 @@ mod thread;
 
 pub use caller::HostCaller;
 pub use error::HostError;
+pub use mem::{read_mem, write_mem};
 pub use namespace::{HostChild, HostNamespace};
 pub use thread::{HostJoin, HostThread};

@@ -1,5 +1,5 @@
 //! [`HostNamespace`]: a thread living in a private, empty IPC namespace that makes System V
-//! message-queue and semaphore calls on request.
+//! message-queue, semaphore and shared-memory calls on request.
 //!
 //! Invariants:
 //! - the namespace thread is the only task that entered the namespace by itself (unshare(2)
@@ -18,7 +18,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
-use crate::abi::{Errno, MSG_INFO, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo};
+use crate::abi::{
+    Errno, MSG_INFO, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo, ShmInfo, Shmid64Ds, Shminfo64,
+};
 use crate::creds::{self, ThreadCreds};
 use crate::thread::{HostJoin, HostThread};
 use crate::{HostCaller, HostError, sys, sysctl};
@@ -71,6 +73,13 @@ struct Shared {
 /// [`HostThread::unshare_sysvsem`] gives a spawned thread a list of its own and applies it
 /// when called again.
 ///
+/// Shared memory: an attachment made by [`shmat`](Self::shmat) is a mapping of this process
+/// (the namespace thread shares the test's address space), at the address returned; read and
+/// write it with [`read_mem`](crate::read_mem)/[`write_mem`](crate::write_mem), detach it with
+/// [`shmdt`](Self::shmdt). Its `shm_lpid` is this process's id, whichever thread attached.
+/// Each attachment also holds a reference to the namespace (`shm_file_data.ns`), so one left
+/// attached keeps the segment and the namespace alive after the `HostNamespace` is gone.
+///
 /// Each call is a round trip to the namespace thread (two thread wake-ups, tens of µs); the
 /// syscall itself costs about a µs. To measure the kernel, loop inside [`run`](Self::run) or
 /// in a [`spawn`](Self::spawn)ed thread.
@@ -78,9 +87,9 @@ struct Shared {
 /// Dropping it removes every message queue, semaphore set and segment in the namespace (so
 /// threads blocked in them wake with EIDRM; a segment still attached lives until its last
 /// detach), stops the namespace thread and joins it. The kernel frees the namespace, with
-/// anything left in it, once its last task has exited (`exit_task_namespaces()` →
-/// `put_ipc_ns()`, then from a workqueue after an RCU grace period `free_ipc()` →
-/// `free_ipc_ns()` → `free_ipcs()`).
+/// anything left in it, once its last task has exited and its last attachment is detached
+/// (`exit_task_namespaces()` → `put_ipc_ns()`, then from a workqueue after an RCU grace period
+/// `free_ipc()` → `free_ipc_ns()` → `free_ipcs()`).
 /// That is slightly after the join returns: the kernel wakes the joiner (clearing the thread's
 /// tid word in `mm_release()`) before the exiting thread drops its namespaces.
 pub struct HostNamespace {
@@ -381,8 +390,10 @@ impl HostNamespace {
         }
     }
 
-    /// Reads `/proc/sys/kernel/NAME` of the private namespace (e.g. `msgmni`, `msgmax`,
-    /// `msgmnb`, `msg_next_id`; proc(5), `ipc/ipc_sysctl.c`), without the trailing newline.
+    /// Reads `/proc/sys/kernel/NAME` of the private namespace (the per-namespace IPC sysctls
+    /// `msgmax`, `msgmnb`, `msgmni`, `sem`, `shmmax`, `shmall`, `shmmni`, `shm_rmid_forced`,
+    /// `msg_next_id`, `sem_next_id`, `shm_next_id`, `auto_msgmni`; proc(5),
+    /// `ipc/ipc_sysctl.c`), without the trailing newline.
     /// Opened by the namespace thread, so it resolves to the private namespace's value.
     /// EINVAL for names that are not plain identifiers; ENOENT for unknown ones.
     pub fn sysctl(&self, name: &str) -> Result<String, Errno> {
@@ -691,6 +702,146 @@ impl HostNamespace {
                 .map(|r| r.expect("every call ran"))
                 .collect(),
         }
+    }
+}
+
+/// Shared memory: shmget(2), shmat(2), shmdt(2), shmctl(2).
+impl HostNamespace {
+    /// shmget(2): `ksys_shmget()` → `ipcget()`; returns the segment's id. `size` is the
+    /// `size_t` argument, passed unchanged.
+    pub fn shmget(
+        &self,
+        caller: &HostCaller,
+        key: i32,
+        size: u64,
+        flags: i32,
+    ) -> Result<i32, Errno> {
+        self.run(caller, move || sys::shmget(key, size, flags))
+    }
+
+    /// shmat(2): `do_shmat()`; returns the address of the new attachment, which lives in this
+    /// process (the namespace thread shares the test's address space): read and write it with
+    /// [`read_mem`](crate::read_mem)/[`write_mem`](crate::write_mem), and detach it with
+    /// [`shmdt`](Self::shmdt) (it outlives the `HostNamespace` otherwise, and keeps the
+    /// segment and the namespace alive).
+    ///
+    /// Panics, without calling the kernel, if SHM_REMAP asks to map at a fixed address
+    /// (non-NULL, page aligned or rounded down by SHM_RND to a non-NULL one): that would
+    /// replace whatever this process has mapped there; see
+    /// [`shmat_unchecked`](Self::shmat_unchecked). Every other combination is passed as is; a
+    /// fixed address without SHM_REMAP is EINVAL if anything is mapped in the range.
+    pub fn shmat(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        addr: usize,
+        flags: i32,
+    ) -> Result<usize, Errno> {
+        self.run(caller, move || sys::shmat(id, addr, flags))
+    }
+
+    /// shmat(2) like [`shmat`](Self::shmat), but SHM_REMAP at a fixed address is passed to the
+    /// kernel too, which then replaces any mapping in the range (`do_mmap()` with MAP_FIXED).
+    ///
+    /// # Safety
+    ///
+    /// With SHM_REMAP and a non-NULL address (after SHM_RND rounding), nothing in this process
+    /// may use memory in `[addr, addr + PAGE_ALIGN(shm_segsz))` other than as an attachment
+    /// read and written through [`read_mem`](crate::read_mem)/[`write_mem`](crate::write_mem)
+    /// (typically the range is an earlier attachment the test made itself).
+    #[allow(unsafe_code)]
+    pub unsafe fn shmat_unchecked(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        addr: usize,
+        flags: i32,
+    ) -> Result<usize, Errno> {
+        // SAFETY: the caller's guarantee, passed on unchanged.
+        self.run(caller, move || unsafe {
+            sys::shmat_unchecked(id, addr, flags)
+        })
+    }
+
+    /// shmdt(2): `ksys_shmdt()`. Only ever unmaps a System V attachment starting at `addr`
+    /// (EINVAL if there is none, e.g. a second shmdt of the same address), so it cannot take
+    /// memory away from anything else; the attachment's address must not be read or written
+    /// afterwards.
+    pub fn shmdt(&self, caller: &HostCaller, addr: usize) -> Result<(), Errno> {
+        self.run(caller, move || sys::shmdt(addr))
+    }
+
+    /// shmctl(2) `IPC_STAT`, `SHM_STAT` or `SHM_STAT_ANY` (`shmctl_stat()` in `ipc/shm.c`):
+    /// the return value (0, or the full id for the `*_STAT` index commands) and the
+    /// `shmid64_ds` the kernel filled.
+    pub fn shmctl_stat(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Shmid64Ds), Errno> {
+        self.run(caller, move || sys::shmctl_stat(id, cmd))
+    }
+
+    /// shmctl(2) `IPC_SET` with `ds` (`shmctl_down()`): uid, gid and the low 9 mode bits are
+    /// used; `shm_ctime` is set.
+    pub fn shmctl_set(&self, caller: &HostCaller, id: i32, ds: &Shmid64Ds) -> Result<(), Errno> {
+        let ds = *ds;
+        self.run(caller, move || sys::shmctl_set(id, &ds))
+    }
+
+    /// shmctl(2) `IPC_RMID` (`shmctl_down()` → `do_shm_rmid()`): destroyed at once if not
+    /// attached, else marked `SHM_DEST` with its key set to IPC_PRIVATE and destroyed at the
+    /// last detach.
+    pub fn shmctl_rmid(&self, caller: &HostCaller, id: i32) -> Result<(), Errno> {
+        self.run(caller, move || sys::shmctl_rmid(id))
+    }
+
+    /// shmctl(2) `SHM_LOCK` or `SHM_UNLOCK` (or any `cmd`, with a NULL buffer):
+    /// `shmctl_do_lock()`, which sets or clears `SHM_LOCKED` in the mode.
+    pub fn shmctl_lock(&self, caller: &HostCaller, id: i32, cmd: i32) -> Result<(), Errno> {
+        self.run(caller, move || sys::shmctl_lock(id, cmd))
+    }
+
+    /// shmctl(2) `IPC_INFO` (`shmctl_ipc_info()`; any other `cmd` is passed as well and what
+    /// it wrote read as a `shminfo64`): the return value (highest used index, 0 if none) and
+    /// the `shminfo64` of the limits.
+    pub fn shmctl_info(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Shminfo64), Errno> {
+        self.run(caller, move || sys::shmctl_info(id, cmd))
+    }
+
+    /// shmctl(2) `SHM_INFO` (`shmctl_shm_info()`): the return value (highest used index, 0 if
+    /// none) and the `shm_info` of the usage (`used_ids` a count, `shm_tot`/`shm_rss`/
+    /// `shm_swp` in pages).
+    pub fn shmctl_shm_info(&self, caller: &HostCaller, id: i32) -> Result<(i32, ShmInfo), Errno> {
+        self.run(caller, move || sys::shmctl_shm_info(id))
+    }
+
+    /// shmctl(2) with any `cmd` and `buf` NULL (`None`) or a copy of the given bytes placed
+    /// right before an inaccessible page (the kernel faults, EFAULT, past them); what the
+    /// kernel wrote is copied back into `buf`.
+    pub fn shmctl_raw(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+        buf: Option<&mut [u8]>,
+    ) -> Result<i32, Errno> {
+        let copy = buf.as_deref().map(<[u8]>::to_vec);
+        let (ret, copy) = self.run(caller, move || {
+            let mut copy = copy;
+            let ret = sys::shmctl_raw(id, cmd, copy.as_deref_mut());
+            (ret, copy)
+        });
+        if let (Some(buf), Some(copy)) = (buf, copy) {
+            buf.copy_from_slice(&copy);
+        }
+        ret
     }
 }
 
