@@ -10,7 +10,8 @@
 //!   switches them with per-thread syscalls and restores them before the next one. If restoring
 //!   ever fails the thread stops serving (it is "poisoned") rather than run a later request
 //!   with the wrong credentials;
-//! - nothing here is process-wide except one no-op handler for a real-time signal.
+//! - nothing here is process-wide except one no-op handler for a real-time signal (and, in
+//!   [`crate::child`], the lock that keeps forks and attachments apart).
 
 use std::any::Any;
 use std::os::unix::fs::MetadataExt;
@@ -21,6 +22,7 @@ use std::thread;
 use crate::abi::{
     Errno, MSG_INFO, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo, ShmInfo, Shmid64Ds, Shminfo64,
 };
+use crate::child::{self, Attachments, CHILD_TIMEOUT, ChildStep, HostProcess};
 use crate::creds::{self, ThreadCreds};
 use crate::thread::{HostJoin, HostThread};
 use crate::{HostCaller, HostError, sys, sysctl};
@@ -51,6 +53,9 @@ struct Shared {
     ns_inode: Option<u64>,
     /// Set when the namespace thread stopped serving; says why.
     poisoned: Mutex<Option<String>>,
+    /// The attachments made through this namespace (and its threads): what a forked child
+    /// inherits.
+    attachments: Arc<Attachments>,
 }
 
 /// A private, initially empty System V IPC namespace of the host kernel (`unshare(2)`
@@ -79,6 +84,8 @@ struct Shared {
 /// [`shmdt`](Self::shmdt). Its `shm_lpid` is this process's id, whichever thread attached.
 /// Each attachment also holds a reference to the namespace (`shm_file_data.ns`), so one left
 /// attached keeps the segment and the namespace alive after the `HostNamespace` is gone.
+/// [`fork`](Self::fork) makes a child process that inherits this namespace's attachments and
+/// stays alive until told to exit.
 ///
 /// Each call is a round trip to the namespace thread (two thread wake-ups, tens of µs); the
 /// syscall itself costs about a µs. To measure the kernel, loop inside [`run`](Self::run) or
@@ -86,10 +93,11 @@ struct Shared {
 ///
 /// Dropping it removes every message queue, semaphore set and segment in the namespace (so
 /// threads blocked in them wake with EIDRM; a segment still attached lives until its last
-/// detach), stops the namespace thread and joins it. The kernel frees the namespace, with
-/// anything left in it, once its last task has exited and its last attachment is detached
-/// (`exit_task_namespaces()` → `put_ipc_ns()`, then from a workqueue after an RCU grace period
-/// `free_ipc()` → `free_ipc_ns()` → `free_ipcs()`).
+/// detach), stops the namespace thread and joins it (a [`HostProcess`] still alive is killed
+/// then). The kernel frees the namespace, with anything left in it, once its last task has
+/// exited and its last attachment is detached (`exit_task_namespaces()` →
+/// `put_ipc_ns()`, then from a workqueue after an RCU grace period `free_ipc()` →
+/// `free_ipc_ns()` → `free_ipcs()`).
 /// That is slightly after the join returns: the kernel wakes the joiner (clearing the thread's
 /// tid word in `mm_release()`) before the exiting thread drops its namespaces.
 pub struct HostNamespace {
@@ -189,6 +197,7 @@ fn enter_private_namespace() -> Result<Shared, HostError> {
         base,
         ns_inode,
         poisoned: Mutex::new(None),
+        attachments: Arc::default(),
     })
 }
 
@@ -361,6 +370,7 @@ impl HostNamespace {
     {
         let caller = caller.clone();
         let shared = Arc::clone(&self.shared);
+        let attachments = Arc::clone(&self.shared.attachments);
         let (tid_tx, tid_rx) = mpsc::sync_channel::<i32>(1);
         let body = move || {
             sys::unblock_interrupt_signal();
@@ -368,7 +378,7 @@ impl HostNamespace {
             if let Err(e) = creds::switch_to(&shared.base, &caller) {
                 panic!("sysvipc-host: cannot switch a spawned thread to {caller:?}: {e}");
             }
-            let host_thread = HostThread::current();
+            let host_thread = HostThread::current(attachments);
             let _ = tid_tx.send(host_thread.tid());
             f(&host_thread)
         };
@@ -546,9 +556,6 @@ pub struct HostChild {
     pub results: Vec<Result<(), Errno>>,
 }
 
-/// How long [`HostNamespace::fork_semops`] lets a child run before killing it.
-const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
-
 /// Semaphores: semget(2), semop(2), semtimedop(2), semctl(2), and a process that exits.
 impl HostNamespace {
     /// semget(2): `ksys_semget()` → `ipcget()`; returns the set's id.
@@ -680,28 +687,53 @@ impl HostNamespace {
     /// once the child has exited, i.e. once the kernel has applied its SEM_UNDO adjustments
     /// (`exit_sem()`: each value clamped to `0..=32767`, its pid as `sempid`, sleepers served).
     ///
+    /// The same child as [`HostNamespace::fork`] with [`ChildStep::Semop`] steps, told to exit
+    /// at once. No call may block: a child still running after 20 s is killed and this
+    /// panics.
+    pub fn fork_semops(&self, caller: &HostCaller, calls: &[(i32, Vec<Sembuf>)]) -> HostChild {
+        let steps: Vec<ChildStep> = calls
+            .iter()
+            .map(|(id, sops)| ChildStep::Semop {
+                id: *id,
+                sops: sops.clone(),
+            })
+            .collect();
+        let child = self.fork(caller, &steps);
+        let report = HostChild {
+            pid: child.pid(),
+            results: child.results().iter().map(|r| r.map(drop)).collect(),
+        };
+        child.exit();
+        report
+    }
+}
+
+/// Child processes: fork(2) from the namespace thread.
+impl HostNamespace {
+    /// Forks a child *process* from the namespace thread, with `caller`'s credentials, in the
+    /// private namespace; it makes the calls `steps` in order, whatever each returns, and then
+    /// waits, alive, until [`HostProcess::exit`] (or drop) tells it to exit. Returns once the
+    /// steps have run; [`HostProcess::results`] has their results.
+    ///
+    /// What the child inherits (fork(2)): no semaphore undo list (its SEM_UNDO adjustments are
+    /// its own, applied at its exit); a copy of each shared-memory attachment made through
+    /// *this* namespace ([`shmat`](Self::shmat), also by its spawned threads) and not detached
+    /// yet. Each copy counts as an attach (`shm_open()`: `shm_nattch` + 1, `shm_atime` = now,
+    /// `shm_lpid` = this process, the parent) and, when the child detaches it or exits, as a
+    /// detach by the child (`shm_lpid` = its pid, `shm_dtime` = now). Attachments of other
+    /// `HostNamespace`s in this process, or made by raw calls inside [`run`](Self::run), are
+    /// kept out of the child (`MADV_DONTFORK` around the fork), so parallel tests do not see
+    /// each other's forks.
+    ///
     /// Safe in this multi-threaded process because the child runs only raw syscalls on
     /// memory prepared before the fork and leaves with `_exit(2)`: no allocation, no lock,
-    /// no panic (signal-safety(7)). No call may block: a child still running after 20 s is
-    /// killed and this panics.
-    pub fn fork_semops(&self, caller: &HostCaller, calls: &[(i32, Vec<Sembuf>)]) -> HostChild {
-        let calls = calls.to_vec();
-        let report = self.run(caller, move || sys::fork_semops(&calls, CHILD_TIMEOUT));
-        let report = report.unwrap_or_else(|e| panic!("sysvipc-host: fork failed: {e}"));
-        assert!(
-            !report.killed,
-            "sysvipc-host: the forked child (pid {}) blocked for {CHILD_TIMEOUT:?} and was \
-             killed; results so far: {:?}",
-            report.pid, report.results
-        );
-        HostChild {
-            pid: report.pid,
-            results: report
-                .results
-                .into_iter()
-                .map(|r| r.expect("every call ran"))
-                .collect(),
-        }
+    /// no panic (signal-safety(7)). Panics if the steps have not finished after 20 s (the
+    /// child is killed then), if the child dies before finishing them, or if a step is a
+    /// shmat(2) that [`shmat`](Self::shmat) would refuse.
+    pub fn fork(&self, caller: &HostCaller, steps: &[ChildStep]) -> HostProcess {
+        let steps = steps.to_vec();
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || child::fork(&ours, &steps, CHILD_TIMEOUT))
     }
 }
 
@@ -737,7 +769,8 @@ impl HostNamespace {
         addr: usize,
         flags: i32,
     ) -> Result<usize, Errno> {
-        self.run(caller, move || sys::shmat(id, addr, flags))
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || ours.attach(|| sys::shmat(id, addr, flags)))
     }
 
     /// shmat(2) like [`shmat`](Self::shmat), but SHM_REMAP at a fixed address is passed to the
@@ -757,9 +790,10 @@ impl HostNamespace {
         addr: usize,
         flags: i32,
     ) -> Result<usize, Errno> {
-        // SAFETY: the caller's guarantee, passed on unchanged.
-        self.run(caller, move || unsafe {
-            sys::shmat_unchecked(id, addr, flags)
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || {
+            // SAFETY: the caller's guarantee, passed on unchanged.
+            ours.attach(|| unsafe { sys::shmat_unchecked(id, addr, flags) })
         })
     }
 
@@ -768,7 +802,8 @@ impl HostNamespace {
     /// memory away from anything else; the attachment's address must not be read or written
     /// afterwards.
     pub fn shmdt(&self, caller: &HostCaller, addr: usize) -> Result<(), Errno> {
-        self.run(caller, move || sys::shmdt(addr))
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || ours.detach(addr, || sys::shmdt(addr)))
     }
 
     /// shmctl(2) `IPC_STAT`, `SHM_STAT` or `SHM_STAT_ANY` (`shmctl_stat()` in `ipc/shm.c`):

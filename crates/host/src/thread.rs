@@ -3,12 +3,14 @@
 
 use std::marker::PhantomData;
 use std::panic::resume_unwind;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::abi::{
     Errno, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo, ShmInfo, Shmid64Ds, Shminfo64,
 };
+use crate::child::Attachments;
 use crate::{HostError, sys};
 
 /// The calling side of a thread started by [`HostNamespace::spawn`](crate::HostNamespace::spawn):
@@ -19,14 +21,17 @@ use crate::{HostError, sys};
 #[derive(Debug)]
 pub struct HostThread {
     tid: i32,
+    /// The namespace's record of its attachments (what its forked children inherit).
+    attachments: Arc<Attachments>,
     _on_this_thread: PhantomData<*const ()>,
 }
 
 impl HostThread {
     /// The handle for the calling thread; only created on threads spawned in a namespace.
-    pub(crate) fn current() -> HostThread {
+    pub(crate) fn current(attachments: Arc<Attachments>) -> HostThread {
         HostThread {
             tid: sys::gettid(),
+            attachments,
             _on_this_thread: PhantomData,
         }
     }
@@ -214,7 +219,7 @@ impl HostThread {
     /// every thread). Panics on SHM_REMAP at a fixed address; see
     /// [`HostNamespace::shmat`](crate::HostNamespace::shmat).
     pub fn shmat(&self, id: i32, addr: usize, flags: i32) -> Result<usize, Errno> {
-        sys::shmat(id, addr, flags)
+        self.attachments.attach(|| sys::shmat(id, addr, flags))
     }
 
     /// shmat(2) that passes SHM_REMAP at a fixed address to the kernel too; see
@@ -228,12 +233,13 @@ impl HostThread {
     #[allow(unsafe_code)]
     pub unsafe fn shmat_unchecked(&self, id: i32, addr: usize, flags: i32) -> Result<usize, Errno> {
         // SAFETY: the caller's guarantee, passed on unchanged.
-        unsafe { sys::shmat_unchecked(id, addr, flags) }
+        self.attachments
+            .attach(|| unsafe { sys::shmat_unchecked(id, addr, flags) })
     }
 
     /// shmdt(2): `ksys_shmdt()`; unmaps only a System V attachment starting at `addr`.
     pub fn shmdt(&self, addr: usize) -> Result<(), Errno> {
-        sys::shmdt(addr)
+        self.attachments.detach(addr, || sys::shmdt(addr))
     }
 
     /// shmctl(2) `IPC_STAT`/`SHM_STAT`/`SHM_STAT_ANY`: return value and `shmid64_ds`.

@@ -1,6 +1,7 @@
 //! Shared-memory calls on the host kernel: shmget sizes and lookups, attachments in this
 //! process (aliasing, zero fill, read-only), the shmid64_ds bookkeeping of attach and detach,
-//! IPC_RMID of an attached segment, SHM_LOCK, IPC_INFO/SHM_INFO, fixed addresses, credentials.
+//! IPC_RMID of an attached segment, SHM_LOCK, IPC_INFO/SHM_INFO, fixed addresses, credentials,
+//! and forked children that inherit attachments.
 //!
 //! Every test detaches what it attaches: an attachment left behind would keep its segment and
 //! namespace alive after the `HostNamespace` is dropped.
@@ -10,13 +11,13 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::namespace;
+use common::{BLOCK_TIMEOUT, namespace};
 use sysvipc_abi::{
     Errno, IPC_64, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT,
     SHM_DEST, SHM_LOCK, SHM_LOCKED, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY,
     SHM_UNLOCK, SHMALL, SHMMAX, SHMMIN, SHMMNI, SHMSEG, Shmid64Ds, Shminfo64,
 };
-use sysvipc_host::{HostCaller, HostNamespace, read_mem, write_mem};
+use sysvipc_host::{ChildStep, HostCaller, HostNamespace, read_mem, write_mem};
 
 fn page() -> usize {
     // SAFETY: sysconf has no preconditions.
@@ -546,6 +547,169 @@ fn raw_shmctl_buffers_and_commands_reach_the_kernel_as_given() {
     assert_eq!(ns.shmctl_raw(&root, id, -1, None), Err(Errno::EINVAL));
     assert_eq!(ns.shmctl_raw(&root, id, 99, None), Err(Errno::EINVAL));
     assert_eq!(ns.shmctl_raw(&root, id, IPC_RMID, None), Ok(0));
+}
+
+#[test]
+fn a_forked_child_inherits_attachments_until_it_exits() {
+    let Some(ns) = namespace("a_forked_child_inherits_attachments_until_it_exits") else {
+        return;
+    };
+    let root = HostCaller::root();
+    let id = ns.shmget(&root, IPC_PRIVATE, 100, 0o600).unwrap();
+    let a = ns.shmat(&root, id, 0, 0).unwrap();
+    let before = stat(&ns, id).unwrap();
+
+    let child = ns.fork(&root, &[]);
+    assert_eq!(child.results(), []);
+    assert_ne!(child.pid(), pid());
+    // The copy counts as an attach by the parent.
+    assert_eq!(nattch_lpid(&ns, id), (2, pid()));
+    let child_pid = child.pid();
+    child.exit();
+    // Its exit detaches the copy in its own name.
+    let after = stat(&ns, id).unwrap();
+    assert_eq!((after.shm_nattch, after.shm_lpid), (1, child_pid));
+    assert!(after.shm_dtime >= before.shm_atime && after.shm_dtime != 0);
+
+    // A child that attaches by id and detaches the inherited attachment.
+    let child = ns.fork(
+        &root,
+        &[
+            ChildStep::Shmat {
+                id,
+                addr: 0,
+                flags: SHM_RDONLY,
+            },
+            ChildStep::Shmdt { addr: a },
+            ChildStep::Shmdt { addr: a },
+            ChildStep::Shmat {
+                id: id + 1,
+                addr: 0,
+                flags: 0,
+            },
+        ],
+    );
+    let results = child.results().to_vec();
+    let child_addr = results[0].expect("the child's shmat");
+    assert_eq!(child_addr % page(), 0);
+    assert_eq!(
+        &results[1..],
+        [Ok(0), Err(Errno::EINVAL), Err(Errno::EINVAL)]
+    );
+    assert_eq!(
+        nattch_lpid(&ns, id),
+        (2, child.pid()),
+        "parent's a + child's new one"
+    );
+    let child_pid = child.pid();
+    drop(child);
+    assert_eq!(
+        nattch_lpid(&ns, id),
+        (1, child_pid),
+        "drop makes it exit too"
+    );
+
+    // The parent's attachment was never affected.
+    // SAFETY: a is a live attachment of at least 100 bytes, detached below.
+    unsafe {
+        write_mem(a, b"still mine");
+        assert_eq!(read_mem(a, 10), b"still mine");
+    }
+    ns.shmdt(&root, a).unwrap();
+    assert_eq!(nattch_lpid(&ns, id), (0, pid()));
+}
+
+#[test]
+fn a_forked_child_runs_with_the_callers_credentials() {
+    let Some(ns) = namespace("a_forked_child_runs_with_the_callers_credentials") else {
+        return;
+    };
+    let root = HostCaller::root();
+    let user = HostCaller::user(1000, 1000);
+    let id = ns.shmget(&root, IPC_PRIVATE, 100, 0o600).unwrap();
+    let shared = ns.shmget(&root, IPC_PRIVATE, 100, 0o606).unwrap();
+    let attach = |id| ChildStep::Shmat {
+        id,
+        addr: 0,
+        flags: 0,
+    };
+    let child = ns.fork(&user, &[attach(id), attach(shared)]);
+    assert_eq!(child.results()[0], Err(Errno::EACCES));
+    assert!(child.results()[1].is_ok());
+    assert_eq!(nattch_lpid(&ns, shared), (1, child.pid()));
+    child.exit();
+    assert_eq!(stat(&ns, shared).unwrap().shm_nattch, 0);
+}
+
+#[test]
+fn a_fork_copies_only_the_forking_namespaces_attachments() {
+    let (Some(ns), Some(other)) = (
+        namespace("a_fork_copies_only_the_forking_namespaces_attachments"),
+        namespace("a_fork_copies_only_the_forking_namespaces_attachments"),
+    ) else {
+        return;
+    };
+    let root = HostCaller::root();
+    let mine = ns.shmget(&root, IPC_PRIVATE, 100, 0o600).unwrap();
+    let theirs = other.shmget(&root, IPC_PRIVATE, 100, 0o600).unwrap();
+    let my_addr = ns.shmat(&root, mine, 0, 0).unwrap();
+    let their_addr = other.shmat(&root, theirs, 0, 0).unwrap();
+    // An attachment made by a raw call is not recorded, so not inherited either.
+    let raw = ns.run(&root, move || {
+        // SAFETY: shmat at an address of the kernel's choosing maps over nothing.
+        unsafe { libc::shmat(mine, std::ptr::null(), 0) as usize }
+    });
+    assert_ne!(raw as isize, -1);
+    let their_before = stat(&other, theirs).unwrap();
+
+    let child = ns.fork(
+        &root,
+        &[
+            ChildStep::Shmdt { addr: their_addr },
+            ChildStep::Shmdt { addr: raw },
+        ],
+    );
+    assert_eq!(child.results(), [Err(Errno::EINVAL), Err(Errno::EINVAL)]);
+    assert_eq!(
+        stat(&ns, mine).unwrap().shm_nattch,
+        3,
+        "my_addr, raw, the child's copy"
+    );
+    assert_eq!(stat(&other, theirs).unwrap(), their_before);
+    child.exit();
+    assert_eq!(stat(&other, theirs).unwrap(), their_before);
+    assert_eq!(stat(&ns, mine).unwrap().shm_nattch, 2);
+
+    ns.shmdt(&root, raw).unwrap();
+    ns.shmdt(&root, my_addr).unwrap();
+    other.shmdt(&root, their_addr).unwrap();
+}
+
+#[test]
+fn a_child_outliving_its_namespace_is_killed() {
+    let Some(ns) = namespace("a_child_outliving_its_namespace_is_killed") else {
+        return;
+    };
+    let root = HostCaller::root();
+    let id = ns.shmget(&root, IPC_PRIVATE, 100, 0o600).unwrap();
+    let child = ns.fork(
+        &root,
+        &[ChildStep::Shmat {
+            id,
+            addr: 0,
+            flags: 0,
+        }],
+    );
+    assert!(child.results()[0].is_ok());
+    let pid = child.pid();
+    drop(ns);
+    // The namespace thread's exit sent the child SIGKILL (PR_SET_PDEATHSIG); dropping the
+    // handle reaps it without waiting for the 20 s timeout.
+    let started = std::time::Instant::now();
+    drop(child);
+    assert!(started.elapsed() < BLOCK_TIMEOUT);
+    // SAFETY: kill with signal 0 only checks whether the process exists.
+    assert_eq!(unsafe { libc::kill(pid, 0) }, -1, "child {pid} reaped");
 }
 
 #[test]
