@@ -13,22 +13,29 @@
 //! the child's exit `shm_close()`: `shm_lprid` = the child, `shm_dtim`). Tests run in parallel
 //! threads of one process, each with its own namespace, so a fork made for one namespace
 //! would change the segments of the others. Hence:
-//! - each namespace records the start addresses of the attachments it made through this crate
-//!   ([`Attachments`]);
-//! - a fork holds [`FORK_LOCK`] exclusively; it marks every *other* System V mapping listed in
-//!   `/proc/self/maps` `MADV_DONTFORK` (the kernel then does not copy it, `VM_DONTCOPY`),
-//!   forks, and clears the mark again;
-//! - a shmat(2) made through this crate holds [`FORK_LOCK`] shared, so that no attachment can
-//!   appear between the look at `/proc/self/maps` and the fork.
+//! - every attachment made through this crate is recorded in [`ATTACHED`] with the namespace
+//!   that made it ([`Attachments`]), from its shmat(2) to its shmdt(2);
+//! - shmat(2) and shmdt(2) through this crate hold [`FORK_LOCK`] shared, a fork holds it
+//!   exclusively: while a fork is prepared no recorded attachment appears or goes away;
+//! - a fork looks up the `[start, end)` of every attachment recorded for *other* namespaces in
+//!   `/proc/self/maps`, marks those ranges `MADV_DONTFORK` (the kernel does not copy them,
+//!   `VM_DONTCOPY`), forks, and clears the mark again.
 //!
+//! Only System V mappings are ever marked (their shmem file names them in `/proc/self/maps`),
+//! never memory the child itself runs on, and only those starting at a recorded address, so
+//! that a range is marked only while the lock keeps it from being unmapped and reused.
 //! Attachments made some other way (raw calls inside [`HostNamespace::run`]) are not
-//! recorded: they are never copied into children.
+//! recorded, and every fork copies them, as a plain fork(2) would; one recorded by this crate
+//! but detached some other way leaves a stale record, which could make a later fork hide
+//! another attachment made at the same address: detach through this crate what was attached
+//! through it.
 //!
 //! [`HostNamespace::run`]: crate::HostNamespace::run
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -40,42 +47,62 @@ use crate::sys::{self, check, last_errno, page_size};
 /// How long a child may take to run its steps, and to exit once told to, before it is killed.
 pub(crate) const CHILD_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Held exclusively while a child is forked, shared while this crate makes a shmat(2).
+/// Held exclusively while a child is forked, shared while this crate makes a shmat(2) or
+/// shmdt(2).
 static FORK_LOCK: RwLock<()> = RwLock::new(());
 
-/// The start addresses of the attachments one namespace made through this crate (shared by the
-/// namespace thread and the threads it spawns): the ones its children inherit.
-#[derive(Debug, Default)]
+/// Every attachment made through this crate and not yet detached through it: its start
+/// address and the [`Attachments::owner`] of the namespace that made it.
+static ATTACHED: Mutex<BTreeMap<usize, u64>> = Mutex::new(BTreeMap::new());
+
+fn attached() -> MutexGuard<'static, BTreeMap<usize, u64>> {
+    ATTACHED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One namespace's side of [`ATTACHED`] (shared by the namespace thread and the threads it
+/// spawns): the attachments its forked children inherit.
+#[derive(Debug)]
 pub(crate) struct Attachments {
-    starts: Mutex<BTreeSet<usize>>,
+    /// Distinguishes this namespace's records from the others'.
+    owner: u64,
+}
+
+impl Default for Attachments {
+    fn default() -> Attachments {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Attachments {
+            owner: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 impl Attachments {
-    fn starts(&self) -> MutexGuard<'_, BTreeSet<usize>> {
-        self.starts.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs `shmat` (a shmat(2) call) with no fork in progress and records the address of the
-    /// new attachment.
+    /// Runs `shmat` (a shmat(2) call) while no fork is being prepared and records the new
+    /// attachment as this namespace's.
     pub(crate) fn attach(
         &self,
         shmat: impl FnOnce() -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         let _no_fork = FORK_LOCK.read().unwrap_or_else(PoisonError::into_inner);
         let addr = shmat()?;
-        self.starts().insert(addr);
+        attached().insert(addr, self.owner);
         Ok(addr)
     }
 
-    /// Runs `shmdt` (a shmdt(2) call at `addr`) and forgets the attachment if it succeeded.
+    /// Runs `shmdt` (a shmdt(2) call at `addr`) while no fork is being prepared, after
+    /// dropping the record of the attachment at `addr` (whichever namespace made it).
+    ///
+    /// The record goes first: once shmdt(2) has returned, another thread may attach at the
+    /// same address and record that new attachment, which a later removal would drop. If
+    /// shmdt(2) fails, no attachment started at `addr`, so the record was stale anyway.
     pub(crate) fn detach(
         &self,
         addr: usize,
         shmdt: impl FnOnce() -> Result<(), Errno>,
     ) -> Result<(), Errno> {
-        shmdt()?;
-        self.starts().remove(&addr);
-        Ok(())
+        let _no_fork = FORK_LOCK.read().unwrap_or_else(PoisonError::into_inner);
+        attached().remove(&addr);
+        shmdt()
     }
 }
 
@@ -372,8 +399,9 @@ fn wait_ready(done: &OwnedFd, timeout: Duration) -> Ready {
 
 /// Forks the calling thread into a child process that runs `steps` and then waits to be told
 /// to exit; returns once the steps have run. The child inherits the calling thread's IPC
-/// namespace and credentials, no semaphore undo list (fork(2) without CLONE_SYSVSEM) and, of
-/// the System V attachments, only those in `ours` (see the module docs).
+/// namespace and credentials, no semaphore undo list (fork(2) without CLONE_SYSVSEM), and a
+/// copy of every System V attachment except those recorded for namespaces other than `ours`
+/// (see the module docs).
 ///
 /// Panics (a harness failure, not a kernel answer) if a step is a SHM_REMAP shmat at a fixed
 /// address, if the fork fails, if the child dies before finishing, or if it is still running
@@ -393,12 +421,20 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
     let (go_rd, go_wr) = pipe();
     let pid = {
         let _exclusive = FORK_LOCK.write().unwrap_or_else(PoisonError::into_inner);
-        let inherited = ours.starts().clone();
-        let hidden: Vec<(usize, usize)> = sysv_mappings()
-            .into_iter()
-            .filter(|(start, _)| !inherited.contains(start))
-            .filter(|&(start, end)| madvise(start, end, libc::MADV_DONTFORK).is_ok())
+        let foreign: Vec<usize> = attached()
+            .iter()
+            .filter(|&(_, &owner)| owner != ours.owner)
+            .map(|(&start, _)| start)
             .collect();
+        let hidden: Vec<(usize, usize)> = if foreign.is_empty() {
+            Vec::new()
+        } else {
+            sysv_mappings()
+                .into_iter()
+                .filter(|(start, _)| foreign.binary_search(start).is_ok())
+                .filter(|&(start, end)| madvise(start, end, libc::MADV_DONTFORK).is_ok())
+                .collect()
+        };
         let (done_fd, go_fd) = (done_wr.as_raw_fd(), go_rd.as_raw_fd());
         // SAFETY: see the module docs: the child branch only runs `child_main`, which makes
         // raw syscalls on memory that existed before the fork and never returns.

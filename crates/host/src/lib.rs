@@ -25,8 +25,8 @@
 //!   spawned thread an undo list of its own.
 //!
 //! Nothing is process-wide except one no-op handler for `SIGRTMIN + 3`, installed once, a lock
-//! that keeps forks and attachments apart (a fork copies only the forking namespace's
-//! attachments, never those of other `HostNamespace`s), the children of
+//! that keeps forks and attachments apart (a fork copies none of the attachments other
+//! `HostNamespace`s made with their `shmat`), the children of
 //! [`HostNamespace::fork`] (reaped by [`HostProcess::exit`] or its drop, killed if their
 //! namespace goes first; their exit sends this process a SIGCHLD, ignored by default), and a
 //! side effect of the kernel: the first credential switch (already in

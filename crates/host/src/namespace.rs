@@ -720,10 +720,12 @@ impl HostNamespace {
     /// *this* namespace ([`shmat`](Self::shmat), also by its spawned threads) and not detached
     /// yet. Each copy counts as an attach (`shm_open()`: `shm_nattch` + 1, `shm_atime` = now,
     /// `shm_lpid` = this process, the parent) and, when the child detaches it or exits, as a
-    /// detach by the child (`shm_lpid` = its pid, `shm_dtime` = now). Attachments of other
-    /// `HostNamespace`s in this process, or made by raw calls inside [`run`](Self::run), are
-    /// kept out of the child (`MADV_DONTFORK` around the fork), so parallel tests do not see
-    /// each other's forks.
+    /// detach by the child (`shm_lpid` = its pid, `shm_dtime` = now). Attachments that other
+    /// `HostNamespace`s of this process made with their `shmat` are kept out of the child
+    /// (`MADV_DONTFORK` around the fork), so parallel tests do not see each other's forks;
+    /// attachments made by raw calls inside [`run`](Self::run) are not known to this crate
+    /// and are copied into every child, as by a plain fork(2). Detach with
+    /// [`shmdt`](Self::shmdt) what [`shmat`](Self::shmat) attached.
     ///
     /// Safe in this multi-threaded process because the child runs only raw syscalls on
     /// memory prepared before the fork and leaves with `_exit(2)`: no allocation, no lock,
