@@ -11,14 +11,24 @@
 //!   [`HostJoin::wait_until_blocked`] watches them fall asleep in the kernel and
 //!   [`HostJoin::interrupt`] interrupts them with a signal.
 //! - [`HostNamespace::sysctl`]/[`HostNamespace::set_sysctl`] read and write the namespace's
-//!   own `/proc/sys/kernel/msg*` and `sem` limits.
-//! - SEM_UNDO adjustments are applied when a process exits: [`HostNamespace::fork_semops`]
-//!   runs semop(2) calls in a forked child process and returns once it has exited;
-//!   [`HostThread::unshare_sysvsem`] gives a spawned thread an undo list of its own.
+//!   own IPC limits in `/proc/sys/kernel`: `msg*`, `sem`, `shmmax`, `shmall`, `shmmni`,
+//!   `shm_rmid_forced` and the `*_next_id` knobs.
+//! - Shared memory: [`HostNamespace::shmat`] attaches a segment in *this* process (the
+//!   namespace thread shares the test's address space) and returns the address;
+//!   [`read_mem`]/[`write_mem`] (unsafe: the address must be a live attachment) read and write
+//!   its bytes; [`HostNamespace::shmdt`] detaches it.
+//! - Child processes: [`HostNamespace::fork`] forks one from the namespace thread that runs
+//!   [`ChildStep`]s (semop, shmat, shmdt) and stays alive, holding the attachments it
+//!   inherited or made, until [`HostProcess::exit`]; its exit detaches them (`shm_lpid`,
+//!   `shm_dtime`) and applies its SEM_UNDO adjustments. [`HostNamespace::fork_semops`] is the
+//!   short form for semop(2) calls that exits at once; [`HostThread::unshare_sysvsem`] gives a
+//!   spawned thread an undo list of its own.
 //!
-//! Nothing is process-wide except one no-op handler for `SIGRTMIN + 3`, installed once, the
-//! short-lived children of [`HostNamespace::fork_semops`] (reaped before it returns; their exit
-//! sends this process a SIGCHLD, ignored by default), and a
+//! Nothing is process-wide except one no-op handler for `SIGRTMIN + 3`, installed once, a lock
+//! that keeps forks and attachments apart (a fork copies none of the attachments other
+//! `HostNamespace`s made with their `shmat`), the children of
+//! [`HostNamespace::fork`] (reaped by [`HostProcess::exit`] or its drop, killed if their
+//! namespace goes first; their exit sends this process a SIGCHLD, ignored by default), and a
 //! side effect of the kernel: the first credential switch (already in
 //! [`HostNamespace::new`], which probes one) marks the process non-dumpable
 //! (`commit_creds()` applies `fs.suid_dumpable`, normally 0: no core dumps, `/proc/self/*`
@@ -37,8 +47,12 @@ use sysvipc_abi as abi;
 
 mod caller;
 #[allow(unsafe_code)]
+mod child;
+#[allow(unsafe_code)]
 mod creds;
 mod error;
+#[allow(unsafe_code)]
+mod mem;
 mod namespace;
 #[allow(unsafe_code)]
 mod sys;
@@ -46,6 +60,8 @@ mod sysctl;
 mod thread;
 
 pub use caller::HostCaller;
+pub use child::{ChildStep, HostProcess};
 pub use error::HostError;
+pub use mem::{read_mem, write_mem};
 pub use namespace::{HostChild, HostNamespace};
 pub use thread::{HostJoin, HostThread};

@@ -1,5 +1,5 @@
 //! [`HostNamespace`]: a thread living in a private, empty IPC namespace that makes System V
-//! message-queue and semaphore calls on request.
+//! message-queue, semaphore and shared-memory calls on request.
 //!
 //! Invariants:
 //! - the namespace thread is the only task that entered the namespace by itself (unshare(2)
@@ -10,7 +10,8 @@
 //!   switches them with per-thread syscalls and restores them before the next one. If restoring
 //!   ever fails the thread stops serving (it is "poisoned") rather than run a later request
 //!   with the wrong credentials;
-//! - nothing here is process-wide except one no-op handler for a real-time signal.
+//! - nothing here is process-wide except one no-op handler for a real-time signal (and, in
+//!   [`crate::child`], the lock that keeps forks and attachments apart).
 
 use std::any::Any;
 use std::os::unix::fs::MetadataExt;
@@ -18,7 +19,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
-use crate::abi::{Errno, MSG_INFO, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo};
+use crate::abi::{
+    Errno, MSG_INFO, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo, ShmInfo, Shmid64Ds, Shminfo64,
+};
+use crate::child::{self, Attachments, CHILD_TIMEOUT, ChildStep, HostProcess};
 use crate::creds::{self, ThreadCreds};
 use crate::thread::{HostJoin, HostThread};
 use crate::{HostCaller, HostError, sys, sysctl};
@@ -49,6 +53,9 @@ struct Shared {
     ns_inode: Option<u64>,
     /// Set when the namespace thread stopped serving; says why.
     poisoned: Mutex<Option<String>>,
+    /// The attachments made through this namespace (and its threads): what a forked child
+    /// inherits.
+    attachments: Arc<Attachments>,
 }
 
 /// A private, initially empty System V IPC namespace of the host kernel (`unshare(2)`
@@ -71,14 +78,24 @@ struct Shared {
 /// [`HostThread::unshare_sysvsem`] gives a spawned thread a list of its own and applies it
 /// when called again.
 ///
+/// Shared memory: an attachment made by [`shmat`](Self::shmat) is a mapping of this process
+/// (the namespace thread shares the test's address space), at the address returned; read and
+/// write it with [`read_mem`](crate::read_mem)/[`write_mem`](crate::write_mem), detach it with
+/// [`shmdt`](Self::shmdt). Its `shm_lpid` is this process's id, whichever thread attached.
+/// Each attachment also holds a reference to the namespace (`shm_file_data.ns`), so one left
+/// attached keeps the segment and the namespace alive after the `HostNamespace` is gone.
+/// [`fork`](Self::fork) makes a child process that inherits this namespace's attachments and
+/// stays alive until told to exit.
+///
 /// Each call is a round trip to the namespace thread (two thread wake-ups, tens of µs); the
 /// syscall itself costs about a µs. To measure the kernel, loop inside [`run`](Self::run) or
 /// in a [`spawn`](Self::spawn)ed thread.
 ///
 /// Dropping it removes every message queue, semaphore set and segment in the namespace (so
 /// threads blocked in them wake with EIDRM; a segment still attached lives until its last
-/// detach), stops the namespace thread and joins it. The kernel frees the namespace, with
-/// anything left in it, once its last task has exited (`exit_task_namespaces()` →
+/// detach), stops the namespace thread and joins it (a [`HostProcess`] still alive is killed
+/// then). The kernel frees the namespace, with anything left in it, once its last task has
+/// exited and its last attachment is detached (`exit_task_namespaces()` →
 /// `put_ipc_ns()`, then from a workqueue after an RCU grace period `free_ipc()` →
 /// `free_ipc_ns()` → `free_ipcs()`).
 /// That is slightly after the join returns: the kernel wakes the joiner (clearing the thread's
@@ -180,6 +197,7 @@ fn enter_private_namespace() -> Result<Shared, HostError> {
         base,
         ns_inode,
         poisoned: Mutex::new(None),
+        attachments: Arc::default(),
     })
 }
 
@@ -352,6 +370,7 @@ impl HostNamespace {
     {
         let caller = caller.clone();
         let shared = Arc::clone(&self.shared);
+        let attachments = Arc::clone(&self.shared.attachments);
         let (tid_tx, tid_rx) = mpsc::sync_channel::<i32>(1);
         let body = move || {
             sys::unblock_interrupt_signal();
@@ -359,7 +378,7 @@ impl HostNamespace {
             if let Err(e) = creds::switch_to(&shared.base, &caller) {
                 panic!("sysvipc-host: cannot switch a spawned thread to {caller:?}: {e}");
             }
-            let host_thread = HostThread::current();
+            let host_thread = HostThread::current(attachments);
             let _ = tid_tx.send(host_thread.tid());
             f(&host_thread)
         };
@@ -381,8 +400,10 @@ impl HostNamespace {
         }
     }
 
-    /// Reads `/proc/sys/kernel/NAME` of the private namespace (e.g. `msgmni`, `msgmax`,
-    /// `msgmnb`, `msg_next_id`; proc(5), `ipc/ipc_sysctl.c`), without the trailing newline.
+    /// Reads `/proc/sys/kernel/NAME` of the private namespace (the per-namespace IPC sysctls
+    /// `msgmax`, `msgmnb`, `msgmni`, `sem`, `shmmax`, `shmall`, `shmmni`, `shm_rmid_forced`,
+    /// `msg_next_id`, `sem_next_id`, `shm_next_id`, `auto_msgmni`; proc(5),
+    /// `ipc/ipc_sysctl.c`), without the trailing newline.
     /// Opened by the namespace thread, so it resolves to the private namespace's value.
     /// EINVAL for names that are not plain identifiers; ENOENT for unknown ones.
     pub fn sysctl(&self, name: &str) -> Result<String, Errno> {
@@ -535,9 +556,6 @@ pub struct HostChild {
     pub results: Vec<Result<(), Errno>>,
 }
 
-/// How long [`HostNamespace::fork_semops`] lets a child run before killing it.
-const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
-
 /// Semaphores: semget(2), semop(2), semtimedop(2), semctl(2), and a process that exits.
 impl HostNamespace {
     /// semget(2): `ksys_semget()` → `ipcget()`; returns the set's id.
@@ -669,28 +687,198 @@ impl HostNamespace {
     /// once the child has exited, i.e. once the kernel has applied its SEM_UNDO adjustments
     /// (`exit_sem()`: each value clamped to `0..=32767`, its pid as `sempid`, sleepers served).
     ///
+    /// The same child as [`HostNamespace::fork`] with [`ChildStep::Semop`] steps, told to exit
+    /// at once. No call may block: a child still running after 20 s is killed and this
+    /// panics.
+    pub fn fork_semops(&self, caller: &HostCaller, calls: &[(i32, Vec<Sembuf>)]) -> HostChild {
+        let steps: Vec<ChildStep> = calls
+            .iter()
+            .map(|(id, sops)| ChildStep::Semop {
+                id: *id,
+                sops: sops.clone(),
+            })
+            .collect();
+        let child = self.fork(caller, &steps);
+        let report = HostChild {
+            pid: child.pid(),
+            results: child.results().iter().map(|r| r.map(drop)).collect(),
+        };
+        child.exit();
+        report
+    }
+}
+
+/// Child processes: fork(2) from the namespace thread.
+impl HostNamespace {
+    /// Forks a child *process* from the namespace thread, with `caller`'s credentials, in the
+    /// private namespace; it makes the calls `steps` in order, whatever each returns, and then
+    /// waits, alive, until [`HostProcess::exit`] (or drop) tells it to exit. Returns once the
+    /// steps have run; [`HostProcess::results`] has their results.
+    ///
+    /// What the child inherits (fork(2)): no semaphore undo list (its SEM_UNDO adjustments are
+    /// its own, applied at its exit); a copy of each shared-memory attachment made through
+    /// *this* namespace ([`shmat`](Self::shmat), also by its spawned threads) and not detached
+    /// yet. Each copy counts as an attach (`shm_open()`: `shm_nattch` + 1, `shm_atime` = now,
+    /// `shm_lpid` = this process, the parent) and, when the child detaches it or exits, as a
+    /// detach by the child (`shm_lpid` = its pid, `shm_dtime` = now). Attachments that other
+    /// `HostNamespace`s of this process made with their `shmat` are kept out of the child
+    /// (`MADV_DONTFORK` around the fork), so parallel tests do not see each other's forks;
+    /// attachments made by raw calls inside [`run`](Self::run) are not known to this crate
+    /// and are copied into every child, as by a plain fork(2). Detach with
+    /// [`shmdt`](Self::shmdt) what [`shmat`](Self::shmat) attached.
+    ///
     /// Safe in this multi-threaded process because the child runs only raw syscalls on
     /// memory prepared before the fork and leaves with `_exit(2)`: no allocation, no lock,
-    /// no panic (signal-safety(7)). No call may block: a child still running after 20 s is
-    /// killed and this panics.
-    pub fn fork_semops(&self, caller: &HostCaller, calls: &[(i32, Vec<Sembuf>)]) -> HostChild {
-        let calls = calls.to_vec();
-        let report = self.run(caller, move || sys::fork_semops(&calls, CHILD_TIMEOUT));
-        let report = report.unwrap_or_else(|e| panic!("sysvipc-host: fork failed: {e}"));
-        assert!(
-            !report.killed,
-            "sysvipc-host: the forked child (pid {}) blocked for {CHILD_TIMEOUT:?} and was \
-             killed; results so far: {:?}",
-            report.pid, report.results
-        );
-        HostChild {
-            pid: report.pid,
-            results: report
-                .results
-                .into_iter()
-                .map(|r| r.expect("every call ran"))
-                .collect(),
+    /// no panic (signal-safety(7)). Panics if the steps have not finished after 20 s (the
+    /// child is killed then), if the child dies before finishing them, or if a step is a
+    /// shmat(2) that [`shmat`](Self::shmat) would refuse.
+    pub fn fork(&self, caller: &HostCaller, steps: &[ChildStep]) -> HostProcess {
+        let steps = steps.to_vec();
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || child::fork(&ours, &steps, CHILD_TIMEOUT))
+    }
+}
+
+/// Shared memory: shmget(2), shmat(2), shmdt(2), shmctl(2).
+impl HostNamespace {
+    /// shmget(2): `ksys_shmget()` → `ipcget()`; returns the segment's id. `size` is the
+    /// `size_t` argument, passed unchanged.
+    pub fn shmget(
+        &self,
+        caller: &HostCaller,
+        key: i32,
+        size: u64,
+        flags: i32,
+    ) -> Result<i32, Errno> {
+        self.run(caller, move || sys::shmget(key, size, flags))
+    }
+
+    /// shmat(2): `do_shmat()`; returns the address of the new attachment, which lives in this
+    /// process (the namespace thread shares the test's address space): read and write it with
+    /// [`read_mem`](crate::read_mem)/[`write_mem`](crate::write_mem), and detach it with
+    /// [`shmdt`](Self::shmdt) (it outlives the `HostNamespace` otherwise, and keeps the
+    /// segment and the namespace alive).
+    ///
+    /// Panics, without calling the kernel, if SHM_REMAP asks to map at a fixed address
+    /// (non-NULL, page aligned or rounded down by SHM_RND to a non-NULL one): that would
+    /// replace whatever this process has mapped there; see
+    /// [`shmat_unchecked`](Self::shmat_unchecked). Every other combination is passed as is; a
+    /// fixed address without SHM_REMAP is EINVAL if anything is mapped in the range.
+    pub fn shmat(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        addr: usize,
+        flags: i32,
+    ) -> Result<usize, Errno> {
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || ours.attach(|| sys::shmat(id, addr, flags)))
+    }
+
+    /// shmat(2) like [`shmat`](Self::shmat), but SHM_REMAP at a fixed address is passed to the
+    /// kernel too, which then replaces any mapping in the range (`do_mmap()` with MAP_FIXED).
+    ///
+    /// # Safety
+    ///
+    /// With SHM_REMAP and a non-NULL address (after SHM_RND rounding), nothing in this process
+    /// may use memory in `[addr, addr + PAGE_ALIGN(shm_segsz))` other than as an attachment
+    /// read and written through [`read_mem`](crate::read_mem)/[`write_mem`](crate::write_mem)
+    /// (typically the range is an earlier attachment the test made itself).
+    #[allow(unsafe_code)]
+    pub unsafe fn shmat_unchecked(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        addr: usize,
+        flags: i32,
+    ) -> Result<usize, Errno> {
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || {
+            // SAFETY: the caller's guarantee, passed on unchanged.
+            ours.attach(|| unsafe { sys::shmat_unchecked(id, addr, flags) })
+        })
+    }
+
+    /// shmdt(2): `ksys_shmdt()`. Only ever unmaps a System V attachment starting at `addr`
+    /// (EINVAL if there is none, e.g. a second shmdt of the same address), so it cannot take
+    /// memory away from anything else; the attachment's address must not be read or written
+    /// afterwards.
+    pub fn shmdt(&self, caller: &HostCaller, addr: usize) -> Result<(), Errno> {
+        let ours = Arc::clone(&self.shared.attachments);
+        self.run(caller, move || ours.detach(addr, || sys::shmdt(addr)))
+    }
+
+    /// shmctl(2) `IPC_STAT`, `SHM_STAT` or `SHM_STAT_ANY` (`shmctl_stat()` in `ipc/shm.c`):
+    /// the return value (0, or the full id for the `*_STAT` index commands) and the
+    /// `shmid64_ds` the kernel filled.
+    pub fn shmctl_stat(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Shmid64Ds), Errno> {
+        self.run(caller, move || sys::shmctl_stat(id, cmd))
+    }
+
+    /// shmctl(2) `IPC_SET` with `ds` (`shmctl_down()`): uid, gid and the low 9 mode bits are
+    /// used; `shm_ctime` is set.
+    pub fn shmctl_set(&self, caller: &HostCaller, id: i32, ds: &Shmid64Ds) -> Result<(), Errno> {
+        let ds = *ds;
+        self.run(caller, move || sys::shmctl_set(id, &ds))
+    }
+
+    /// shmctl(2) `IPC_RMID` (`shmctl_down()` → `do_shm_rmid()`): destroyed at once if not
+    /// attached, else marked `SHM_DEST` with its key set to IPC_PRIVATE and destroyed at the
+    /// last detach.
+    pub fn shmctl_rmid(&self, caller: &HostCaller, id: i32) -> Result<(), Errno> {
+        self.run(caller, move || sys::shmctl_rmid(id))
+    }
+
+    /// shmctl(2) `SHM_LOCK` or `SHM_UNLOCK` (or any `cmd`, with a NULL buffer):
+    /// `shmctl_do_lock()`, which sets or clears `SHM_LOCKED` in the mode.
+    pub fn shmctl_lock(&self, caller: &HostCaller, id: i32, cmd: i32) -> Result<(), Errno> {
+        self.run(caller, move || sys::shmctl_lock(id, cmd))
+    }
+
+    /// shmctl(2) `IPC_INFO` (`shmctl_ipc_info()`; any other `cmd` is passed as well and what
+    /// it wrote read as a `shminfo64`): the return value (highest used index, 0 if none) and
+    /// the `shminfo64` of the limits.
+    pub fn shmctl_info(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+    ) -> Result<(i32, Shminfo64), Errno> {
+        self.run(caller, move || sys::shmctl_info(id, cmd))
+    }
+
+    /// shmctl(2) `SHM_INFO` (`shmctl_shm_info()`): the return value (highest used index, 0 if
+    /// none) and the `shm_info` of the usage (`used_ids` a count, `shm_tot`/`shm_rss`/
+    /// `shm_swp` in pages).
+    pub fn shmctl_shm_info(&self, caller: &HostCaller, id: i32) -> Result<(i32, ShmInfo), Errno> {
+        self.run(caller, move || sys::shmctl_shm_info(id))
+    }
+
+    /// shmctl(2) with any `cmd` and `buf` NULL (`None`) or a copy of the given bytes placed
+    /// right before an inaccessible page (the kernel faults, EFAULT, past them); what the
+    /// kernel wrote is copied back into `buf`.
+    pub fn shmctl_raw(
+        &self,
+        caller: &HostCaller,
+        id: i32,
+        cmd: i32,
+        buf: Option<&mut [u8]>,
+    ) -> Result<i32, Errno> {
+        let copy = buf.as_deref().map(<[u8]>::to_vec);
+        let (ret, copy) = self.run(caller, move || {
+            let mut copy = copy;
+            let ret = sys::shmctl_raw(id, cmd, copy.as_deref_mut());
+            (ret, copy)
+        });
+        if let (Some(buf), Some(copy)) = (buf, copy) {
+            buf.copy_from_slice(&copy);
         }
+        ret
     }
 }
 

@@ -1,5 +1,5 @@
-//! Raw System V message-queue and semaphore syscalls made by the *calling thread*, in whatever
-//! IPC namespace and with whatever credentials that thread has.
+//! Raw System V message-queue, semaphore and shared-memory syscalls made by the *calling
+//! thread*, in whatever IPC namespace and with whatever credentials that thread has.
 //!
 //! These are the one implementation behind [`HostNamespace`](crate::HostNamespace) (which runs
 //! them on its namespace thread) and [`HostThread`](crate::HostThread) (which runs them on a
@@ -22,7 +22,8 @@ use libc::c_long;
 
 use crate::abi::{
     Errno, GETALL, IPC_RMID, IPC_SET, MSG_INFO, MSG_STAT_ANY, Msginfo, Msqid64Ds, SEM_INFO,
-    SEM_STAT_ANY, SETALL, SETVAL, SHM_INFO, SHM_STAT_ANY, Sembuf, Semid64Ds, Seminfo,
+    SEM_STAT_ANY, SETALL, SETVAL, SHM_INFO, SHM_REMAP, SHM_RND, SHM_STAT_ANY, Sembuf, Semid64Ds,
+    Seminfo, ShmInfo, Shmid64Ds, Shminfo64,
 };
 
 // `struct msgbuf` starts with a C `long`; this crate supports 64-bit Linux only.
@@ -39,12 +40,12 @@ const MTYPE_LEN: usize = size_of::<c_long>();
 const MAX_TEXT: usize = i32::MAX as usize;
 
 /// The errno the last failed libc call of this thread left behind.
-fn last_errno() -> Errno {
+pub(crate) fn last_errno() -> Errno {
     Errno::from_raw(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
 }
 
 /// Turns the `-1`/errno convention of `syscall(2)` into a `Result`.
-fn check(ret: c_long) -> Result<c_long, Errno> {
+pub(crate) fn check(ret: c_long) -> Result<c_long, Errno> {
     if ret == -1 {
         Err(last_errno())
     } else {
@@ -236,6 +237,7 @@ const _: () = assert!(size_of::<crate::abi::Semid64Ds>() <= size_of::<CtlBuf>())
 const _: () = assert!(size_of::<crate::abi::Seminfo>() <= size_of::<CtlBuf>());
 const _: () = assert!(size_of::<crate::abi::Shmid64Ds>() <= size_of::<CtlBuf>());
 const _: () = assert!(size_of::<crate::abi::ShmInfo>() <= size_of::<CtlBuf>());
+const _: () = assert!(size_of::<crate::abi::Shminfo64>() <= size_of::<CtlBuf>());
 
 /// Whether a `T` fits, suitably aligned, at the start of a [`CtlBuf`].
 const fn fits_ctl_buf<T>() -> bool {
@@ -270,6 +272,9 @@ impl PlainData for Msqid64Ds {}
 impl PlainData for Msginfo {}
 impl PlainData for Semid64Ds {}
 impl PlainData for Seminfo {}
+impl PlainData for Shmid64Ds {}
+impl PlainData for Shminfo64 {}
+impl PlainData for ShmInfo {}
 
 /// `msgctl(2)` with a pointer to `buf`.
 fn msgctl_buf(id: i32, cmd: i32, buf: &mut CtlBuf) -> Result<i32, Errno> {
@@ -389,7 +394,7 @@ enum SemEntry {
 }
 
 /// semop(2)/semtimedop(2) of `nsops` operations at `sops`. Allocates nothing (a forked child
-/// calls it, see [`fork_semops`]).
+/// calls it, see `crate::child`).
 ///
 /// # Safety
 ///
@@ -587,173 +592,183 @@ pub(crate) fn unshare_sysvsem() -> Result<(), Errno> {
     check(ret).map(drop)
 }
 
-/// Result slots shared with a forked child: a `MAP_SHARED` anonymous mapping of `len` ints.
-struct SharedSlots {
-    map: *mut i32,
-    map_len: usize,
-    len: usize,
+// --- shared memory -------------------------------------------------------------------------
+
+/// `shmget(2)`: `ksys_shmget()`; returns the segment's id. `size` is the `size_t` argument.
+pub(crate) fn shmget(key: i32, size: u64, flags: i32) -> Result<i32, Errno> {
+    // SAFETY: shmget takes no pointers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_shmget,
+            c_long::from(key),
+            size as libc::c_ulong,
+            c_long::from(flags),
+        )
+    };
+    // A shmid is an int.
+    check(ret).map(|id| id as i32)
 }
 
-/// A slot the child never reached.
-const NOT_RUN: i32 = i32::MIN;
-
-impl SharedSlots {
-    fn new(len: usize) -> SharedSlots {
-        let map_len = (len.max(1) * size_of::<i32>()).div_ceil(page_size()) * page_size();
-        // SAFETY: a fresh shared anonymous mapping at an address of the kernel's choosing
-        // aliases no existing memory.
-        let map = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert!(
-            map != libc::MAP_FAILED,
-            "sysvipc-host: mmap of {map_len} shared bytes failed: {}",
-            std::io::Error::last_os_error()
-        );
-        let slots = SharedSlots {
-            map: map.cast(),
-            map_len,
-            len,
-        };
-        for i in 0..len {
-            slots.set(i, NOT_RUN);
-        }
-        slots
+/// Whether shmat(2) with these arguments would map `MAP_FIXED` over whatever is mapped at the
+/// address (SHM_REMAP with an address that survives the checks of `do_shmat()`): a non-NULL
+/// address that is page aligned, or that SHM_RND rounds down to a non-NULL one (SHMLBA is
+/// the page size on x86-64 and aarch64). Every other SHM_REMAP call fails with EINVAL before
+/// it maps anything, and without SHM_REMAP a fixed address overlapping a mapping is EINVAL.
+pub(crate) fn shmat_replaces_mappings(addr: usize, flags: i32) -> bool {
+    if flags & SHM_REMAP == 0 || addr == 0 {
+        return false;
     }
-
-    /// Stores `value` in slot `i` (ignored past the end). Allocates nothing, cannot panic.
-    fn set(&self, i: usize, value: i32) {
-        if i < self.len {
-            // SAFETY: slot `i` lies inside the mapping, which is writable and aligned for i32;
-            // a volatile write, because the reader is another process.
-            unsafe { self.map.add(i).write_volatile(value) }
-        }
-    }
-
-    fn get(&self, i: usize) -> i32 {
-        assert!(i < self.len);
-        // SAFETY: as in `set`; read after the writer exited.
-        unsafe { self.map.add(i).read_volatile() }
+    let shmlba = page_size();
+    if addr % shmlba == 0 {
+        true
+    } else {
+        flags & SHM_RND != 0 && addr & !(shmlba - 1) != 0
     }
 }
 
-impl Drop for SharedSlots {
-    fn drop(&mut self) {
-        // SAFETY: `map`/`map_len` describe the mapping made in `new`, unmapped only here.
-        unsafe { libc::munmap(self.map.cast(), self.map_len) };
-    }
-}
-
-/// What a forked child did: its pid, and the result of each of its calls (`None`: not reached,
-/// because the child was killed while blocked in an earlier one).
-pub(crate) struct ChildReport {
-    pub(crate) pid: i32,
-    pub(crate) results: Vec<Option<Result<(), Errno>>>,
-    /// `true` if the child had to be killed after `timeout`.
-    pub(crate) killed: bool,
-}
-
-/// Forks the calling thread into a new, single-threaded process that makes the semop(2) calls
-/// `calls` in order and exits, and waits (at most `timeout`, then SIGKILL) until it has exited
-/// and is reaped.
+/// `shmat(2)` without the check of [`shmat`]: `do_shmat()`; returns the mapping's address.
 ///
-/// Soundness in a multi-threaded process: after fork(2) only the forking thread exists in the
-/// child, and locks other threads held (the allocator's, stdio's…) may never be released, so
-/// the child may only do what is async-signal-safe (signal-safety(7)). The child here runs
-/// nothing but raw syscalls on memory prepared before the fork (the sembuf arrays, a shared
-/// result page), allocates nothing, cannot panic, and leaves with `_exit(2)`.
+/// # Safety
 ///
-/// The child inherits the calling thread's IPC namespace and credentials, but no semaphore
-/// undo list (fork(2) without CLONE_SYSVSEM): its SEM_UNDO adjustments are its own and are
-/// applied when it exits (`exit_sem()`), recording its pid as `sempid`. The wait ends only
-/// once the child is a zombie (pidfd readable: after `exit_notify()`, so after `exit_sem()`),
-/// or, without pidfd_open(2), when waitpid(2) reaps it.
-pub(crate) fn fork_semops(
-    calls: &[(i32, Vec<Sembuf>)],
-    timeout: std::time::Duration,
-) -> Result<ChildReport, Errno> {
-    let slots = SharedSlots::new(calls.len());
-    // SAFETY: see the soundness note above: the child branch below only makes raw syscalls
-    // on memory that existed before the fork, writes to the shared page, and calls _exit.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(last_errno());
-    }
-    if pid == 0 {
-        for (i, (id, sops)) in calls.iter().enumerate() {
-            let code = match semop(*id, sops) {
-                Ok(()) => 0,
-                Err(e) => e.raw(),
+/// If [`shmat_replaces_mappings`] holds for `addr` and `flags`, the kernel replaces whatever
+/// this process has mapped in `[addr rounded down to SHMLBA, + PAGE_ALIGN(shm_segsz))`: the
+/// caller must guarantee that nothing in the process uses memory there (e.g. it holds only
+/// attachments the caller made and no longer reads through).
+pub(crate) unsafe fn shmat_unchecked(id: i32, addr: usize, flags: i32) -> Result<usize, Errno> {
+    // SAFETY: the caller guarantees the SHM_REMAP case; otherwise the kernel maps only where
+    // nothing is mapped (a NULL address: an area of its choice; a fixed one: EINVAL if it
+    // overlaps any mapping, checked under the mmap lock in `do_shmat()`), so no memory this
+    // process uses changes.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_shmat,
+            c_long::from(id),
+            addr as libc::c_ulong,
+            c_long::from(flags),
+        )
+    };
+    // On success the return value is the address (never in the errno range -4095..-1).
+    check(ret).map(|a| a as usize)
+}
+
+/// `shmat(2)`: `do_shmat()`; returns the mapping's address. Panics instead of calling the
+/// kernel when the call would map over existing memory of this process
+/// ([`shmat_replaces_mappings`]): that needs [`shmat_unchecked`].
+pub(crate) fn shmat(id: i32, addr: usize, flags: i32) -> Result<usize, Errno> {
+    assert!(
+        !shmat_replaces_mappings(addr, flags),
+        "sysvipc-host: shmat(2) with SHM_REMAP at {addr:#x} would replace memory of this \
+         process; use shmat_unchecked"
+    );
+    // SAFETY: the SHM_REMAP case was excluded just above.
+    unsafe { shmat_unchecked(id, addr, flags) }
+}
+
+/// `shmdt(2)`: `ksys_shmdt()`. Only ever unmaps System V shared-memory mappings (the kernel
+/// looks for a VMA with the shm operations starting at `addr`, EINVAL if there is none), so it
+/// cannot take away memory that anything but an attachment uses.
+pub(crate) fn shmdt(addr: usize) -> Result<(), Errno> {
+    // SAFETY: shmdt dereferences nothing; it unmaps only shm attachments (see above), which no
+    // safe code of this crate reads or writes.
+    let ret = unsafe { libc::syscall(libc::SYS_shmdt, addr as libc::c_ulong) };
+    check(ret).map(drop)
+}
+
+/// `shmctl(2)` with a pointer to `buf`.
+fn shmctl_buf(id: i32, cmd: i32, buf: &mut CtlBuf) -> Result<i32, Errno> {
+    // SAFETY: `buf` is valid for reads and writes of 128 bytes, more than any shmctl command
+    // reads or writes (shmid64_ds: 112 bytes, shminfo64: 72, shm_info: 48).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_shmctl,
+            c_long::from(id),
+            c_long::from(cmd),
+            buf.0.as_mut_ptr(),
+        )
+    };
+    // shmctl returns an int (0, an id or an index).
+    check(ret).map(|r| r as i32)
+}
+
+/// `shmctl(2)` IPC_STAT / SHM_STAT / SHM_STAT_ANY (or any other `cmd`): the return value (0,
+/// or the full id for the index commands) and the `shmid64_ds` the kernel wrote (zeroed where
+/// it wrote nothing). `shmctl_stat()` in `ipc/shm.c`.
+pub(crate) fn shmctl_stat(id: i32, cmd: i32) -> Result<(i32, Shmid64Ds), Errno> {
+    let mut buf = CtlBuf::zeroed();
+    let ret = shmctl_buf(id, cmd, &mut buf)?;
+    Ok((ret, buf.read::<Shmid64Ds>()))
+}
+
+/// `shmctl(2)` IPC_SET with a copy of `ds`: `shmctl_down()` (uid, gid and the low 9 mode bits
+/// are used).
+pub(crate) fn shmctl_set(id: i32, ds: &Shmid64Ds) -> Result<(), Errno> {
+    let mut buf = CtlBuf::zeroed();
+    buf.write(*ds);
+    shmctl_buf(id, IPC_SET, &mut buf).map(drop)
+}
+
+/// `shmctl(2)` IPC_RMID (NULL buffer): `shmctl_down()` → `do_shm_rmid()`.
+pub(crate) fn shmctl_rmid(id: i32) -> Result<(), Errno> {
+    shmctl_raw(id, IPC_RMID, None).map(drop)
+}
+
+/// `shmctl(2)` SHM_LOCK / SHM_UNLOCK (or any other `cmd`) with a NULL buffer:
+/// `shmctl_do_lock()`.
+pub(crate) fn shmctl_lock(id: i32, cmd: i32) -> Result<(), Errno> {
+    shmctl_raw(id, cmd, None).map(drop)
+}
+
+/// `shmctl(2)` IPC_INFO (or any other `cmd`): the return value (highest used index) and the
+/// `shminfo64` the kernel wrote. `shmctl_ipc_info()` in `ipc/shm.c`.
+pub(crate) fn shmctl_info(id: i32, cmd: i32) -> Result<(i32, Shminfo64), Errno> {
+    let mut buf = CtlBuf::zeroed();
+    let ret = shmctl_buf(id, cmd, &mut buf)?;
+    Ok((ret, buf.read::<Shminfo64>()))
+}
+
+/// `shmctl(2)` SHM_INFO: the return value (highest used index) and the `shm_info` the kernel
+/// wrote. `shmctl_shm_info()` in `ipc/shm.c`.
+pub(crate) fn shmctl_shm_info(id: i32) -> Result<(i32, ShmInfo), Errno> {
+    let mut buf = CtlBuf::zeroed();
+    let ret = shmctl_buf(id, SHM_INFO, &mut buf)?;
+    Ok((ret, buf.read::<ShmInfo>()))
+}
+
+/// `shmctl(2)` with `buf` NULL (`None`) or a copy of the given bytes that ends right before an
+/// inaccessible page (so the kernel faults on anything past them); the bytes the kernel left
+/// there are copied back into `buf`.
+pub(crate) fn shmctl_raw(id: i32, cmd: i32, buf: Option<&mut [u8]>) -> Result<i32, Errno> {
+    match buf {
+        None => {
+            // SAFETY: a NULL buffer is never dereferenced by this process; the kernel
+            // reports EFAULT if the command needs one.
+            let ret = unsafe {
+                libc::syscall(
+                    libc::SYS_shmctl,
+                    c_long::from(id),
+                    c_long::from(cmd),
+                    ptr::null_mut::<u8>(),
+                )
             };
-            slots.set(i, code);
+            check(ret).map(|r| r as i32)
         }
-        // SAFETY: _exit(2) is async-signal-safe and ends the child without running any
-        // handler or destructor of the parent's state.
-        unsafe { libc::_exit(0) }
-    }
-    let killed = !wait_exited(pid, timeout);
-    if killed {
-        // SAFETY: `pid` is our unreaped child, so the id cannot have been reused.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
-    reap(pid);
-    let results = (0..calls.len())
-        .map(|i| match slots.get(i) {
-            NOT_RUN => None,
-            0 => Some(Ok(())),
-            e => Some(Err(Errno::from_raw(e))),
-        })
-        .collect();
-    Ok(ChildReport {
-        pid,
-        results,
-        killed,
-    })
-}
-
-/// Waits until child `pid` has exited (is a zombie), for at most `timeout`; `false` on
-/// timeout. Without pidfd_open(2) (Linux < 5.3) it does not wait at all: [`reap`] will.
-fn wait_exited(pid: i32, timeout: std::time::Duration) -> bool {
-    // SAFETY: pidfd_open takes no pointers.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, c_long::from(pid), 0 as c_long) };
-    let Ok(fd) = check(fd) else {
-        return true;
-    };
-    let fd = fd as libc::c_int;
-    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ready = loop {
-        // SAFETY: `pfd` is one valid pollfd that outlives the call.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if n >= 0 || last_errno() != Errno::EINTR {
-            break n > 0;
-        }
-    };
-    // SAFETY: `fd` is the pidfd opened above, closed only here.
-    unsafe { libc::close(fd) };
-    ready
-}
-
-/// Reaps child `pid` (waitpid(2), retried on EINTR; ECHILD if SIGCHLD is ignored and the
-/// kernel reaped it already, which also means it has exited).
-fn reap(pid: i32) {
-    loop {
-        let mut status = 0;
-        // SAFETY: `status` is a valid int to write.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r >= 0 || last_errno() != Errno::EINTR {
-            return;
+        Some(bytes) => {
+            let mut guarded = GuardedBuf::new(bytes);
+            // SAFETY: the mapping behind `guarded` holds exactly bytes.len() accessible bytes
+            // followed by a PROT_NONE page. No shmctl command accesses more than 112 bytes
+            // (shmid64_ds), less than a page, and the kernel copies in ascending order, so an
+            // access past the bytes lands in the guard page and faults (EFAULT) without
+            // touching other memory. `guarded` outlives the call.
+            let ret = unsafe {
+                libc::syscall(
+                    libc::SYS_shmctl,
+                    c_long::from(id),
+                    c_long::from(cmd),
+                    guarded.as_mut_ptr(),
+                )
+            };
+            bytes.copy_from_slice(guarded.as_slice());
+            check(ret).map(|r| r as i32)
         }
     }
 }
@@ -807,7 +822,7 @@ pub(crate) struct GuardedBuf {
     len: usize,
 }
 
-fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)

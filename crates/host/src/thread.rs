@@ -3,27 +3,35 @@
 
 use std::marker::PhantomData;
 use std::panic::resume_unwind;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::abi::{Errno, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo};
+use crate::abi::{
+    Errno, Msginfo, Msqid64Ds, Sembuf, Semid64Ds, Seminfo, ShmInfo, Shmid64Ds, Shminfo64,
+};
+use crate::child::Attachments;
 use crate::{HostError, sys};
 
 /// The calling side of a thread started by [`HostNamespace::spawn`](crate::HostNamespace::spawn):
-/// the same message-queue and semaphore calls as [`HostNamespace`](crate::HostNamespace), made directly by this
-/// thread (inside the private namespace, with the credentials given to `spawn`), so they may
-/// block. Not `Send`: the calls act on the current thread, so the handle stays on it.
+/// the same message-queue, semaphore and shared-memory calls as
+/// [`HostNamespace`](crate::HostNamespace), made directly by this thread (inside the private
+/// namespace, with the credentials given to `spawn`), so they may block. Not `Send`: the calls
+/// act on the current thread, so the handle stays on it.
 #[derive(Debug)]
 pub struct HostThread {
     tid: i32,
+    /// The namespace's record of its attachments (what its forked children inherit).
+    attachments: Arc<Attachments>,
     _on_this_thread: PhantomData<*const ()>,
 }
 
 impl HostThread {
     /// The handle for the calling thread; only created on threads spawned in a namespace.
-    pub(crate) fn current() -> HostThread {
+    pub(crate) fn current(attachments: Arc<Attachments>) -> HostThread {
         HostThread {
             tid: sys::gettid(),
+            attachments,
             _on_this_thread: PhantomData,
         }
     }
@@ -197,6 +205,77 @@ impl HostThread {
     /// to know when it has happened.
     pub fn unshare_sysvsem(&self) -> Result<(), Errno> {
         sys::unshare_sysvsem()
+    }
+}
+
+/// Shared memory, made directly by this thread (none of these calls blocks).
+impl HostThread {
+    /// shmget(2): `ksys_shmget()`; returns the segment's id.
+    pub fn shmget(&self, key: i32, size: u64, flags: i32) -> Result<i32, Errno> {
+        sys::shmget(key, size, flags)
+    }
+
+    /// shmat(2): `do_shmat()`; returns the attachment's address (in this process, shared with
+    /// every thread). Panics on SHM_REMAP at a fixed address; see
+    /// [`HostNamespace::shmat`](crate::HostNamespace::shmat).
+    pub fn shmat(&self, id: i32, addr: usize, flags: i32) -> Result<usize, Errno> {
+        self.attachments.attach(|| sys::shmat(id, addr, flags))
+    }
+
+    /// shmat(2) that passes SHM_REMAP at a fixed address to the kernel too; see
+    /// [`HostNamespace::shmat_unchecked`](crate::HostNamespace::shmat_unchecked).
+    ///
+    /// # Safety
+    ///
+    /// As for [`HostNamespace::shmat_unchecked`](crate::HostNamespace::shmat_unchecked):
+    /// with SHM_REMAP and a non-NULL address, nothing in this process may use the memory in
+    /// the range except as an attachment.
+    #[allow(unsafe_code)]
+    pub unsafe fn shmat_unchecked(&self, id: i32, addr: usize, flags: i32) -> Result<usize, Errno> {
+        // SAFETY: the caller's guarantee, passed on unchanged.
+        self.attachments
+            .attach(|| unsafe { sys::shmat_unchecked(id, addr, flags) })
+    }
+
+    /// shmdt(2): `ksys_shmdt()`; unmaps only a System V attachment starting at `addr`.
+    pub fn shmdt(&self, addr: usize) -> Result<(), Errno> {
+        self.attachments.detach(addr, || sys::shmdt(addr))
+    }
+
+    /// shmctl(2) `IPC_STAT`/`SHM_STAT`/`SHM_STAT_ANY`: return value and `shmid64_ds`.
+    pub fn shmctl_stat(&self, id: i32, cmd: i32) -> Result<(i32, Shmid64Ds), Errno> {
+        sys::shmctl_stat(id, cmd)
+    }
+
+    /// shmctl(2) `IPC_SET` with `ds` (`shmctl_down()`).
+    pub fn shmctl_set(&self, id: i32, ds: &Shmid64Ds) -> Result<(), Errno> {
+        sys::shmctl_set(id, ds)
+    }
+
+    /// shmctl(2) `IPC_RMID` (`do_shm_rmid()`).
+    pub fn shmctl_rmid(&self, id: i32) -> Result<(), Errno> {
+        sys::shmctl_rmid(id)
+    }
+
+    /// shmctl(2) `SHM_LOCK`/`SHM_UNLOCK` (`shmctl_do_lock()`).
+    pub fn shmctl_lock(&self, id: i32, cmd: i32) -> Result<(), Errno> {
+        sys::shmctl_lock(id, cmd)
+    }
+
+    /// shmctl(2) `IPC_INFO` (`shmctl_ipc_info()`): highest used index and `shminfo64`.
+    pub fn shmctl_info(&self, id: i32, cmd: i32) -> Result<(i32, Shminfo64), Errno> {
+        sys::shmctl_info(id, cmd)
+    }
+
+    /// shmctl(2) `SHM_INFO` (`shmctl_shm_info()`): highest used index and `shm_info`.
+    pub fn shmctl_shm_info(&self, id: i32) -> Result<(i32, ShmInfo), Errno> {
+        sys::shmctl_shm_info(id)
+    }
+
+    /// shmctl(2) with any `cmd` and a NULL or guarded buffer; see
+    /// [`HostNamespace::shmctl_raw`](crate::HostNamespace::shmctl_raw).
+    pub fn shmctl_raw(&self, id: i32, cmd: i32, buf: Option<&mut [u8]>) -> Result<i32, Errno> {
+        sys::shmctl_raw(id, cmd, buf)
     }
 }
 

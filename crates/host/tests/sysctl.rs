@@ -67,3 +67,58 @@ fn sysctl_errors_are_the_kernels() {
     assert_eq!(ns.sysctl("msgmax").unwrap(), "100");
     assert_eq!(ns.sysctl("sem").unwrap(), "32000\t1024000000\t500\t32000");
 }
+
+#[test]
+fn shm_sysctls_are_per_namespace_and_checked_on_create() {
+    let (Some(ns), Some(other)) = (
+        namespace("shm_sysctls_are_per_namespace_and_checked_on_create"),
+        namespace("shm_sysctls_are_per_namespace_and_checked_on_create"),
+    ) else {
+        return;
+    };
+    let root = HostCaller::root();
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+    for (name, default) in [
+        ("shmmax", "18446744073692774399"),
+        ("shmall", "18446744073692774399"),
+        ("shmmni", "4096"),
+        ("shm_rmid_forced", "0"),
+        ("shm_next_id", "-1"),
+    ] {
+        assert_eq!(ns.sysctl(name).as_deref(), Ok(default), "{name}");
+    }
+
+    // shmmax: the largest size a new segment may have; lookups of bigger ones are unaffected.
+    let big = ns.shmget(&root, 0x51, 3 * page, IPC_CREAT | 0o600).unwrap();
+    ns.set_sysctl("shmmax", &page.to_string()).unwrap();
+    assert_eq!(ns.shmget(&root, 0, page + 1, 0o600), Err(Errno::EINVAL));
+    assert_eq!(ns.shmget(&root, 0x51, 3 * page, 0), Ok(big));
+    ns.shmget(&root, 0, page, 0o600).unwrap();
+    assert_eq!(other.shmget(&root, 0, page + 1, 0o600), Ok(0));
+
+    // shmall: the namespace's total in pages (4 used now).
+    ns.set_sysctl("shmall", "5").unwrap();
+    assert_eq!(ns.shmget(&root, 0, 2, 0o600), Ok(2));
+    assert_eq!(ns.shmget(&root, 0, 1, 0o600), Err(Errno::ENOSPC));
+
+    // shmmni: the number of segments (3 exist).
+    ns.set_sysctl("shmall", "100").unwrap();
+    ns.set_sysctl("shmmni", "3").unwrap();
+    assert_eq!(ns.shmget(&root, 0, 1, 0o600), Err(Errno::ENOSPC));
+    assert_eq!(ns.shmget(&root, 0x51, 0, 0), Ok(big));
+
+    let (_, info) = ns.shmctl_info(&root, 0, IPC_INFO).unwrap();
+    assert_eq!(
+        (info.shmmax, info.shmall, info.shmmni, info.shmseg),
+        (page, 100, 3, 3)
+    );
+    assert_eq!(
+        other.shmctl_info(&root, 0, IPC_INFO).unwrap().1.shmmni,
+        4096
+    );
+
+    assert_eq!(ns.set_sysctl("shmmni", "32769"), Err(Errno::EINVAL));
+    assert_eq!(ns.set_sysctl("shm_rmid_forced", "2"), Err(Errno::EINVAL));
+    assert_eq!(ns.sysctl("shm_rmid_forced").as_deref(), Ok("0"));
+}

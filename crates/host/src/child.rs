@@ -1,0 +1,646 @@
+//! Child *processes* forked from the namespace thread: the [`ChildStep`]s they run, the
+//! [`HostProcess`] handle that keeps one alive until told to exit, and the bookkeeping that
+//! keeps the shared-memory attachments of *other* namespaces out of them.
+//!
+//! Soundness in a multi-threaded process: after fork(2) only the forking thread exists in the
+//! child, and locks other threads held (the allocator's, stdio's…) may never be released, so
+//! the child may only do what is async-signal-safe (signal-safety(7)). The child here runs
+//! nothing but raw syscalls on memory prepared before the fork (the steps, a shared result
+//! page, two pipes), allocates nothing, cannot panic, and leaves with `_exit(2)`.
+//!
+//! Isolation: fork(2) copies every shared mapping of the process, System V attachments
+//! included, and each copy counts (`shm_open()`: `shm_nattch`+1, `shm_atim`, `shm_lprid`; at
+//! the child's exit `shm_close()`: `shm_lprid` = the child, `shm_dtim`). Tests run in parallel
+//! threads of one process, each with its own namespace, so a fork made for one namespace
+//! would change the segments of the others. Hence:
+//! - every attachment made through this crate is recorded in [`ATTACHED`] with the namespace
+//!   that made it ([`Attachments`]), from its shmat(2) to its shmdt(2);
+//! - shmat(2) and shmdt(2) through this crate hold [`FORK_LOCK`] shared, a fork holds it
+//!   exclusively: while a fork is prepared no recorded attachment appears or goes away;
+//! - a fork looks up the `[start, end)` of every attachment recorded for *other* namespaces in
+//!   `/proc/self/maps`, marks those ranges `MADV_DONTFORK` (the kernel does not copy them,
+//!   `VM_DONTCOPY`), forks, and clears the mark again.
+//!
+//! Only System V mappings are ever marked (their shmem file names them in `/proc/self/maps`),
+//! never memory the child itself runs on, and only those starting at a recorded address, so
+//! that a range is marked only while the lock keeps it from being unmapped and reused.
+//! Attachments made some other way (raw calls inside [`HostNamespace::run`]) are not
+//! recorded, and every fork copies them, as a plain fork(2) would; one recorded by this crate
+//! but detached some other way leaves a stale record, which could make a later fork hide
+//! another attachment made at the same address: detach through this crate what was attached
+//! through it.
+//!
+//! [`HostNamespace::run`]: crate::HostNamespace::run
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use libc::c_long;
+
+use crate::abi::{Errno, Sembuf};
+use crate::sys::{self, check, last_errno, page_size};
+
+/// How long a child may take to run its steps, and to exit once told to, before it is killed.
+pub(crate) const CHILD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Held exclusively while a child is forked, shared while this crate makes a shmat(2) or
+/// shmdt(2).
+static FORK_LOCK: RwLock<()> = RwLock::new(());
+
+/// Every attachment made through this crate and not yet detached through it: its start
+/// address and the [`Attachments::owner`] of the namespace that made it.
+static ATTACHED: Mutex<BTreeMap<usize, u64>> = Mutex::new(BTreeMap::new());
+
+fn attached() -> MutexGuard<'static, BTreeMap<usize, u64>> {
+    ATTACHED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One namespace's side of [`ATTACHED`] (shared by the namespace thread and the threads it
+/// spawns): the attachments its forked children inherit.
+#[derive(Debug)]
+pub(crate) struct Attachments {
+    /// Distinguishes this namespace's records from the others'.
+    owner: u64,
+}
+
+impl Default for Attachments {
+    fn default() -> Attachments {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Attachments {
+            owner: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl Attachments {
+    /// Runs `shmat` (a shmat(2) call) while no fork is being prepared and records the new
+    /// attachment as this namespace's.
+    pub(crate) fn attach(
+        &self,
+        shmat: impl FnOnce() -> Result<usize, Errno>,
+    ) -> Result<usize, Errno> {
+        let _no_fork = FORK_LOCK.read().unwrap_or_else(PoisonError::into_inner);
+        let addr = shmat()?;
+        attached().insert(addr, self.owner);
+        Ok(addr)
+    }
+
+    /// Runs `shmdt` (a shmdt(2) call at `addr`) while no fork is being prepared, after
+    /// dropping the record of the attachment at `addr` (whichever namespace made it).
+    ///
+    /// The record goes first: once shmdt(2) has returned, another thread may attach at the
+    /// same address and record that new attachment, which a later removal would drop. If
+    /// shmdt(2) fails, no attachment started at `addr`, so the record was stale anyway.
+    pub(crate) fn detach(
+        &self,
+        addr: usize,
+        shmdt: impl FnOnce() -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        let _no_fork = FORK_LOCK.read().unwrap_or_else(PoisonError::into_inner);
+        attached().remove(&addr);
+        shmdt()
+    }
+}
+
+/// One step of a child process made by [`HostNamespace::fork`](crate::HostNamespace::fork): a
+/// raw syscall whose result is recorded in [`HostProcess::results`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChildStep {
+    /// semop(2) of `sops` on set `id` (`do_semtimedop()`); result 0. It must not block for
+    /// long (set `IPC_NOWAIT` where it could): a child still busy after 20 s is killed.
+    Semop {
+        /// The set's id.
+        id: i32,
+        /// The operations (nsops = `sops.len()`).
+        sops: Vec<Sembuf>,
+    },
+    /// shmat(2) of segment `id` at `addr` with `flags` (`do_shmat()`) in the child's own
+    /// address space; result: the address. The same rule as
+    /// [`HostNamespace::shmat`](crate::HostNamespace::shmat): SHM_REMAP at a fixed address
+    /// panics (in the parent, before the fork).
+    Shmat {
+        /// The segment's id.
+        id: i32,
+        /// The address asked for (0: the kernel chooses).
+        addr: usize,
+        /// SHM_RDONLY, SHM_RND, SHM_EXEC… as given.
+        flags: i32,
+    },
+    /// shmdt(2) at `addr` (`ksys_shmdt()`) in the child; result 0. Detaching an inherited
+    /// attachment counts for the child (`shm_lprid`, `shm_dtim`), not the parent.
+    Shmdt {
+        /// The attachment's address.
+        addr: usize,
+    },
+}
+
+impl ChildStep {
+    /// The step's syscall. Allocates nothing and cannot panic (the child calls it).
+    fn run(&self) -> Result<usize, Errno> {
+        match self {
+            ChildStep::Semop { id, sops } => sys::semop(*id, sops).map(|()| 0),
+            ChildStep::Shmat { id, addr, flags } => {
+                // SAFETY: `fork` refused every Shmat step that would replace mappings before
+                // forking (`shmat_replaces_mappings`).
+                unsafe { sys::shmat_unchecked(*id, *addr, *flags) }
+            }
+            ChildStep::Shmdt { addr } => sys::shmdt(*addr).map(|()| 0),
+        }
+    }
+}
+
+/// Result slots shared with a forked child: a `MAP_SHARED` anonymous mapping with two words
+/// per step, `[state, value]` (state 0: not run, [`RAN_OK`]: value is the result,
+/// [`RAN_ERR`]: value is the errno).
+struct SharedSlots {
+    map: *mut i64,
+    map_len: usize,
+    len: usize,
+}
+
+const RAN_OK: i64 = 1;
+const RAN_ERR: i64 = 2;
+
+impl SharedSlots {
+    fn new(len: usize) -> SharedSlots {
+        let map_len = (len.max(1) * 2 * size_of::<i64>()).div_ceil(page_size()) * page_size();
+        // SAFETY: a fresh shared anonymous mapping at an address of the kernel's choosing
+        // aliases no existing memory. It starts zeroed: every slot "not run".
+        let map = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            map != libc::MAP_FAILED,
+            "sysvipc-host: mmap of {map_len} shared bytes failed: {}",
+            std::io::Error::last_os_error()
+        );
+        SharedSlots {
+            map: map.cast(),
+            map_len,
+            len,
+        }
+    }
+
+    /// Records the result of step `i` (ignored past the end). Allocates nothing, cannot panic.
+    fn set(&self, i: usize, result: Result<usize, Errno>) {
+        if i >= self.len {
+            return;
+        }
+        let (state, value) = match result {
+            Ok(v) => (RAN_OK, v as i64),
+            Err(e) => (RAN_ERR, i64::from(e.raw())),
+        };
+        // SAFETY: words 2i and 2i+1 lie inside the mapping, which is writable and aligned for
+        // i64; volatile writes, because the reader is another process (which reads only after
+        // a pipe write or the writer's exit that follows these writes).
+        unsafe {
+            self.map.add(2 * i + 1).write_volatile(value);
+            self.map.add(2 * i).write_volatile(state);
+        }
+    }
+
+    /// The result of step `i`, `None` if the child did not get to it.
+    fn get(&self, i: usize) -> Option<Result<usize, Errno>> {
+        assert!(i < self.len);
+        // SAFETY: as in `set`.
+        let (state, value) = unsafe {
+            (
+                self.map.add(2 * i).read_volatile(),
+                self.map.add(2 * i + 1).read_volatile(),
+            )
+        };
+        match state {
+            RAN_OK => Some(Ok(value as usize)),
+            // An errno was stored from an i32.
+            RAN_ERR => Some(Err(Errno::from_raw(value as i32))),
+            _ => None,
+        }
+    }
+
+    fn all(&self) -> Vec<Option<Result<usize, Errno>>> {
+        (0..self.len).map(|i| self.get(i)).collect()
+    }
+}
+
+impl Drop for SharedSlots {
+    fn drop(&mut self) {
+        // SAFETY: `map`/`map_len` describe the mapping made in `new`, unmapped only here.
+        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+    }
+}
+
+/// A pipe whose both ends are close-on-exec: `(read end, write end)`.
+fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert!(
+        rc == 0,
+        "sysvipc-host: pipe2 failed: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+/// The `[start, end)` of a `/proc/self/maps` line that maps a System V segment: its path is
+/// the segment's shmem file, `/SYSV` and the key in 8 hex digits, unlinked (`newseg()` in
+/// `ipc/shm.c`).
+fn sysv_mapping(line: &str) -> Option<(usize, usize)> {
+    // address perms offset dev inode, then (after padding) the path, which may hold spaces.
+    let mut rest = line;
+    let mut range = "";
+    for field in 0..5 {
+        rest = rest.trim_start_matches(' ');
+        let end = rest.find(' ').unwrap_or(rest.len());
+        if field == 0 {
+            range = &rest[..end];
+        }
+        rest = &rest[end..];
+    }
+    let key = rest
+        .trim_start_matches(' ')
+        .strip_suffix(" (deleted)")?
+        .strip_prefix("/SYSV")?;
+    if key.len() != 8 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let (start, end) = range.split_once('-')?;
+    Some((
+        usize::from_str_radix(start, 16).ok()?,
+        usize::from_str_radix(end, 16).ok()?,
+    ))
+}
+
+/// Every System V attachment of this process, as `[start, end)` ranges.
+fn sysv_mappings() -> Vec<(usize, usize)> {
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .unwrap_or_else(|e| panic!("sysvipc-host: cannot read /proc/self/maps: {e}"));
+    maps.lines().filter_map(sysv_mapping).collect()
+}
+
+/// madvise(2) `advice` on `[start, end)`. For MADV_DONTFORK/MADV_DOFORK the range is one whole
+/// VMA, so the VMA is not split (a split would count as a new attachment, `shm_open()`).
+fn madvise(start: usize, end: usize, advice: libc::c_int) -> Result<(), Errno> {
+    let addr = ptr::with_exposed_provenance_mut::<libc::c_void>(start);
+    // SAFETY: MADV_DONTFORK/MADV_DOFORK change only whether fork(2) copies the mapping into a
+    // child; contents and access rights in this process stay as they are.
+    let rc = unsafe { libc::madvise(addr, end - start, advice) };
+    if rc == 0 { Ok(()) } else { Err(last_errno()) }
+}
+
+/// Closes every descriptor from 3 up except the two in `keep` (close_range(2), Linux 5.9;
+/// older kernels: nothing is closed). Allocates nothing.
+fn close_other_fds(keep: [RawFd; 2]) {
+    let (a, b) = (keep[0].min(keep[1]), keep[0].max(keep[1]));
+    let mut next: libc::c_uint = 3;
+    for fd in [a, b] {
+        let Ok(fd) = libc::c_uint::try_from(fd) else {
+            continue;
+        };
+        if fd >= next {
+            if fd > next {
+                // SAFETY: close_range takes no pointers; it only closes descriptors of this
+                // (child) process, none of which it uses.
+                unsafe { libc::syscall(libc::SYS_close_range, next, fd - 1, 0 as libc::c_uint) };
+            }
+            next = fd + 1;
+        }
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            next,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    };
+}
+
+/// What the forked child runs: the steps, a byte on `done`, then it waits until `go` reaches
+/// end-of-file (the parent closed its end, or died) and exits. Async-signal-safe only (see
+/// the module docs): raw syscalls on memory that existed before the fork.
+fn child_main(steps: &[ChildStep], slots: &SharedSlots, done: RawFd, go: RawFd) -> ! {
+    // SAFETY: prctl takes no pointers here. PR_SET_PDEATHSIG: if the namespace thread (the
+    // forking thread, which is alive: it waits for `done`) ends, the child is killed.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
+    // Copies of other children's pipe ends would delay their end-of-file.
+    close_other_fds([done, go]);
+    for (i, step) in steps.iter().enumerate() {
+        slots.set(i, step.run());
+    }
+    let byte = 1u8;
+    // SAFETY: write reads one byte from `byte`, which is alive.
+    while unsafe { libc::write(done, ptr::from_ref(&byte).cast(), 1) } < 0
+        && last_errno() == Errno::EINTR
+    {}
+    let mut sink = 0u8;
+    loop {
+        // SAFETY: read writes at most one byte into `sink`, which is alive.
+        let n = unsafe { libc::read(go, ptr::from_mut(&mut sink).cast(), 1) };
+        if n == 0 || (n < 0 && last_errno() != Errno::EINTR) {
+            break;
+        }
+    }
+    // SAFETY: _exit(2) is async-signal-safe and ends the child without running any handler
+    // or destructor of the parent's state.
+    unsafe { libc::_exit(0) }
+}
+
+/// How the wait for a child's "done" byte ended.
+enum Ready {
+    Done,
+    Died,
+    TimedOut,
+}
+
+/// Waits until the child writes its byte on `done` (or dies, or `timeout` passes).
+fn wait_ready(done: &OwnedFd, timeout: Duration) -> Ready {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+        let mut pfd = libc::pollfd {
+            fd: done.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd that outlives the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n < 0 && last_errno() == Errno::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return Ready::TimedOut;
+        }
+        let mut byte = 0u8;
+        // SAFETY: read writes at most one byte into `byte`, which is alive.
+        let r = unsafe { libc::read(done.as_raw_fd(), ptr::from_mut(&mut byte).cast(), 1) };
+        match r {
+            1 => return Ready::Done,
+            0 => return Ready::Died,
+            _ if last_errno() == Errno::EINTR => continue,
+            _ => return Ready::Died,
+        }
+    }
+}
+
+/// Forks the calling thread into a child process that runs `steps` and then waits to be told
+/// to exit; returns once the steps have run. The child inherits the calling thread's IPC
+/// namespace and credentials, no semaphore undo list (fork(2) without CLONE_SYSVSEM), and a
+/// copy of every System V attachment except those recorded for namespaces other than `ours`
+/// (see the module docs).
+///
+/// Panics (a harness failure, not a kernel answer) if a step is a SHM_REMAP shmat at a fixed
+/// address, if the fork fails, if the child dies before finishing, or if it is still running
+/// its steps after `timeout` (it is killed then).
+pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -> HostProcess {
+    for step in steps {
+        if let ChildStep::Shmat { addr, flags, .. } = *step {
+            assert!(
+                !sys::shmat_replaces_mappings(addr, flags),
+                "sysvipc-host: a child's shmat(2) with SHM_REMAP at {addr:#x} would replace \
+                 memory it runs on"
+            );
+        }
+    }
+    let slots = SharedSlots::new(steps.len());
+    let (done_rd, done_wr) = pipe();
+    let (go_rd, go_wr) = pipe();
+    let pid = {
+        let _exclusive = FORK_LOCK.write().unwrap_or_else(PoisonError::into_inner);
+        let foreign: Vec<usize> = attached()
+            .iter()
+            .filter(|&(_, &owner)| owner != ours.owner)
+            .map(|(&start, _)| start)
+            .collect();
+        let hidden: Vec<(usize, usize)> = if foreign.is_empty() {
+            Vec::new()
+        } else {
+            sysv_mappings()
+                .into_iter()
+                .filter(|(start, _)| foreign.binary_search(start).is_ok())
+                .filter(|&(start, end)| madvise(start, end, libc::MADV_DONTFORK).is_ok())
+                .collect()
+        };
+        let (done_fd, go_fd) = (done_wr.as_raw_fd(), go_rd.as_raw_fd());
+        // SAFETY: see the module docs: the child branch only runs `child_main`, which makes
+        // raw syscalls on memory that existed before the fork and never returns.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            child_main(steps, &slots, done_fd, go_fd);
+        }
+        let fork_error = (pid < 0).then(last_errno);
+        for (start, end) in hidden {
+            let _ = madvise(start, end, libc::MADV_DOFORK);
+        }
+        // The child's ends, closed before any other fork can copy them: the parent sees
+        // end-of-file on `done` as soon as the child is gone.
+        drop((done_wr, go_rd));
+        if let Some(e) = fork_error {
+            panic!("sysvipc-host: fork failed: {e}");
+        }
+        pid
+    };
+    let mut process = HostProcess {
+        pid,
+        results: Vec::new(),
+        go: Some(go_wr),
+    };
+    match wait_ready(&done_rd, timeout) {
+        Ready::Done => {
+            process.results = slots
+                .all()
+                .into_iter()
+                .map(|r| r.expect("the child reported every step done"))
+                .collect();
+            process
+        }
+        Ready::TimedOut => {
+            process.kill();
+            panic!(
+                "sysvipc-host: the forked child (pid {pid}) blocked for {timeout:?} and was \
+                 killed; results so far: {:?}",
+                slots.all()
+            );
+        }
+        Ready::Died => {
+            let status = process.kill();
+            panic!(
+                "sysvipc-host: the forked child (pid {pid}) died before finishing its steps \
+                 (wait status {status:#x}); results so far: {:?}",
+                slots.all()
+            );
+        }
+    }
+}
+
+/// A child process forked from the namespace thread by
+/// [`HostNamespace::fork`](crate::HostNamespace::fork), alive after running its steps until
+/// [`exit`](HostProcess::exit) (or drop). While it lives it holds copies of the attachments it
+/// inherited and those its steps made, each counted in `shm_nattch`; its exit detaches them
+/// (`exit_mm()` → `shm_close()`: `shm_lprid` = its pid, `shm_dtim` = now) and applies its
+/// SEM_UNDO adjustments (`exit_sem()`). If the [`HostNamespace`](crate::HostNamespace) goes
+/// first, the child is killed (`PR_SET_PDEATHSIG`).
+#[derive(Debug)]
+pub struct HostProcess {
+    pid: i32,
+    results: Vec<Result<usize, Errno>>,
+    /// The write end of the pipe the child waits on; `None` once it has been told to exit.
+    go: Option<OwnedFd>,
+}
+
+impl HostProcess {
+    /// The child's process id (what `shm_lprid`, `sempid`… record for it).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The result of each step, in order: the address for [`ChildStep::Shmat`], 0 for the
+    /// others, or the errno.
+    pub fn results(&self) -> &[Result<usize, Errno>] {
+        &self.results
+    }
+
+    /// Tells the child to exit (it has been waiting since its last step) and returns once it
+    /// has exited and been reaped, i.e. after the kernel detached its attachments and applied
+    /// its undo list. Panics if it has not exited 20 s later (it is killed then).
+    pub fn exit(mut self) {
+        if let Err(pid) = self.finish() {
+            panic!("sysvipc-host: the forked child (pid {pid}) did not exit and was killed");
+        }
+    }
+
+    /// Closes `go` and waits for the exit; `Err(pid)` if it had to be killed.
+    fn finish(&mut self) -> Result<(), i32> {
+        let Some(go) = self.go.take() else {
+            return Ok(());
+        };
+        drop(go);
+        if wait_exited(self.pid, CHILD_TIMEOUT) {
+            reap(self.pid);
+            Ok(())
+        } else {
+            self.kill();
+            Err(self.pid)
+        }
+    }
+
+    /// Kills the child with SIGKILL and reaps it; returns the wait status.
+    fn kill(&mut self) -> i32 {
+        self.go = None;
+        // SAFETY: `pid` is our unreaped child, so the id cannot have been reused.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        reap(self.pid)
+    }
+}
+
+impl Drop for HostProcess {
+    /// Makes the child exit, as [`HostProcess::exit`] does, but kills it instead of panicking
+    /// if it does not.
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// Waits until child `pid` has exited (is a zombie), for at most `timeout`; `false` on
+/// timeout. Without pidfd_open(2) (Linux < 5.3) it does not wait at all: [`reap`] will.
+///
+/// A zombie has run all of `do_exit()` up to `exit_notify()`: `exit_mm()` (its attachments
+/// detached), `exit_sem()` (its undo list applied).
+fn wait_exited(pid: i32, timeout: Duration) -> bool {
+    // SAFETY: pidfd_open takes no pointers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, c_long::from(pid), 0 as c_long) };
+    let Ok(fd) = check(fd) else {
+        return true;
+    };
+    // SAFETY: pidfd_open returned a new descriptor (an int) that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd that outlives the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n >= 0 || last_errno() != Errno::EINTR {
+            return n > 0;
+        }
+    }
+}
+
+/// Reaps child `pid` (waitpid(2), retried on EINTR; ECHILD if SIGCHLD is ignored and the
+/// kernel reaped it already, which also means it has exited). Returns the wait status (0 if
+/// there was none to collect). Any thread of the process may reap a child of another.
+fn reap(pid: i32) -> i32 {
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid int to write.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r >= 0 || last_errno() != Errno::EINTR {
+            return status;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysv_mappings_are_recognised_by_their_unlinked_shmem_file() {
+        assert_eq!(
+            sysv_mapping(
+                "7ffb2cece000-7ffb2ced0000 rw-s 00000000 00:01 32768                      \
+                 /SYSV0000abcd (deleted)"
+            ),
+            Some((0x7ffb_2cec_e000, 0x7ffb_2ced_0000))
+        );
+        assert_eq!(
+            sysv_mapping("1000-2000 r--s 00000000 00:01 0 /SYSV00000000 (deleted)"),
+            Some((0x1000, 0x2000))
+        );
+        assert_eq!(
+            sysv_mapping("1000-2000 rw-s 00000000 00:01 5 /SYSV00000000"),
+            None
+        );
+        assert_eq!(
+            sysv_mapping("1000-2000 rw-s 00000000 08:01 5 /tmp/SYSV00000000 (deleted)"),
+            None
+        );
+        assert_eq!(
+            sysv_mapping("1000-2000 rw-s 00000000 00:01 5 /SYSVxyz (deleted)"),
+            None
+        );
+        assert_eq!(sysv_mapping("1000-2000 rw-p 00000000 00:00 0"), None);
+        assert_eq!(sysv_mapping(""), None);
+    }
+
+    #[test]
+    fn result_slots_round_trip() {
+        let slots = SharedSlots::new(3);
+        slots.set(0, Ok(0x7f00_0000_1000));
+        slots.set(1, Err(Errno::EINVAL));
+        slots.set(7, Ok(1));
+        assert_eq!(
+            slots.all(),
+            vec![Some(Ok(0x7f00_0000_1000)), Some(Err(Errno::EINVAL)), None]
+        );
+    }
+}
