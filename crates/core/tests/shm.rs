@@ -389,6 +389,56 @@ fn shmat_fixed_overlap_is_einval_and_shm_remap_replaces() {
 }
 
 #[test]
+fn shmat_hugetlb_segment_needs_a_huge_page_aligned_address() {
+    let w = World::new();
+    let r = w.root();
+    let huge = RW | abi::SHM_HUGETLB | abi::SHM_NORESERVE;
+    let id = w.ns.shmget(&r, 0, 4096, huge).unwrap();
+    let mut t = AttachTable::new(100);
+    assert_eq!(
+        w.ns.shmat(&r, &mut t, id, 0x4000_0000_1000, 0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(w.nattch(id), 0);
+    let a = w.ns.shmat(&r, &mut t, id, 0, 0).unwrap();
+    assert_eq!((a % (2 << 20), t.find(a).unwrap().len()), (0, 2 << 20));
+    assert_eq!(
+        w.ns.shmat(&r, &mut t, id, 0x4000_0020_0000, 0),
+        Ok(0x4000_0020_0000)
+    );
+}
+
+#[test]
+fn shmat_null_placement_takes_the_highest_hole_that_fits() {
+    let w = World::new();
+    let r = w.root();
+    let (one, two) = (w.segment(PAGE as u64), w.segment(2 * PAGE as u64));
+    let mut t = AttachTable::with_window(100, 0x10_0000, 0x10_0000 + 8 * PAGE);
+    let a = w.ns.shmat(&r, &mut t, one, 0, 0).unwrap();
+    let b = w.ns.shmat(&r, &mut t, one, 0, 0).unwrap();
+    let c = w.ns.shmat(&r, &mut t, one, 0, 0).unwrap();
+    assert_eq!(
+        (a, b, c),
+        (
+            0x10_0000 + 7 * PAGE,
+            0x10_0000 + 6 * PAGE,
+            0x10_0000 + 5 * PAGE
+        )
+    );
+    w.ns.shmdt(&mut t, b).unwrap();
+    assert_eq!(
+        w.ns.shmat(&r, &mut t, two, 0, 0),
+        Ok(0x10_0000 + 3 * PAGE),
+        "the hole is too small"
+    );
+    assert_eq!(w.ns.shmat(&r, &mut t, one, 0, 0), Ok(b));
+    assert_eq!(w.ns.shmat(&r, &mut t, two, 0, 0), Ok(0x10_0000 + PAGE));
+    assert_eq!(w.ns.shmat(&r, &mut t, one, 0, 0), Ok(0x10_0000));
+    assert_eq!(w.ns.shmat(&r, &mut t, one, 0, 0), Err(Errno::ENOMEM));
+    assert_eq!(w.nattch(one), 4, "a failed placement leaves no count");
+}
+
+#[test]
 fn shmdt_address_rules() {
     let w = World::new();
     let id = w.segment(2 * PAGE as u64);

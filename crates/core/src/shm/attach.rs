@@ -368,15 +368,20 @@ impl AttachTable {
         Ok(())
     }
 
-    /// Where a fixed attachment of `len` bytes at `addr` goes: `EINVAL` if it wraps around or
-    /// (without `replace`) overlaps a mapping, `ENOMEM` past `TASK_SIZE`; with `replace` the
-    /// mappings in the way are unmapped first, as `MAP_FIXED` does.
+    /// Where a fixed attachment of `len` bytes at `addr` goes: `EINVAL` if `addr` is not a
+    /// multiple of `align` (a huge page), if the range wraps around or (without `replace`)
+    /// overlaps a mapping, `ENOMEM` past `TASK_SIZE`; with `replace` the mappings in the way
+    /// are unmapped first, as `MAP_FIXED` does.
     pub(super) fn place_fixed(
         &mut self,
         addr: usize,
         len: usize,
+        align: usize,
         replace: bool,
     ) -> Result<usize, Errno> {
+        if addr % align != 0 {
+            return Err(Errno::EINVAL);
+        }
         if !replace {
             let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
             if self.overlaps(addr, end) {
@@ -390,19 +395,28 @@ impl AttachTable {
         Ok(addr)
     }
 
-    /// The highest free range of `len` bytes in the placement window (`ENOMEM` if none).
-    pub(super) fn place_free(&self, len: usize) -> Result<usize, Errno> {
+    /// The highest free, `align`-aligned range of `len` bytes in the placement window
+    /// (`ENOMEM` if none).
+    pub(super) fn place_free(&self, len: usize, align: usize) -> Result<usize, Errno> {
+        // Gaps from the top down: below `top`, above the next mapping (or the window's floor).
+        let floors = self
+            .mappings
+            .range(..self.high)
+            .rev()
+            .map(|(_, m)| (m.end(), m.start))
+            .chain(std::iter::once((self.low, self.low)));
         let mut top = self.high;
-        for m in self.mappings.range(..self.high).rev().map(|(_, m)| m) {
-            if m.end() <= top && top - m.end() >= len {
-                break;
+        for (floor, next_top) in floors {
+            let fits = top
+                .checked_sub(len)
+                .map(|start| start & !(align - 1))
+                .filter(|start| *start >= floor.max(self.low));
+            if let Some(start) = fits {
+                return Ok(start);
             }
-            top = top.min(m.start);
+            top = top.min(next_top);
         }
-        match top.checked_sub(len) {
-            Some(start) if start >= self.low => Ok(start),
-            _ => Err(Errno::ENOMEM),
-        }
+        Err(Errno::ENOMEM)
     }
 
     /// Records a new mapping (its range is free).

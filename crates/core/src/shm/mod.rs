@@ -178,9 +178,8 @@ impl ShmSegments {
                     _ => return Err(Errno::ENOSPC),
                 }
                 let noreserve = flags & abi::SHM_NORESERVE != 0;
-                let (map_len, reserved) = if flags & abi::SHM_HUGETLB != 0 {
-                    let (len, reserved) = hugetlb_setup(&ids.ns, &caller.cred, size, flags)?;
-                    (len, reserved)
+                let (map_len, page_size, reserved) = if flags & abi::SHM_HUGETLB != 0 {
+                    hugetlb_setup(&ids.ns, &caller.cred, size, flags)?
                 } else {
                     if size > MAX_LFS_FILESIZE {
                         return Err(Errno::EINVAL);
@@ -188,14 +187,14 @@ impl ShmSegments {
                     if !noreserve && pages > limits.commit_limit() {
                         return Err(Errno::ENOMEM);
                     }
-                    (pages * abi::PAGE_SIZE, None)
+                    (pages * abi::PAGE_SIZE, abi::PAGE_SIZE, None)
                 };
                 let memory = ids.source.allocate(key, map_len)?;
                 let new = NewSegment {
                     perm: Perm::new(key, &caller.cred, flags),
                     segsz: size,
                     map_len,
-                    hugetlb: flags & abi::SHM_HUGETLB != 0,
+                    page_size,
                     reserved,
                     memory,
                     now: ids.ns.clock.realtime(),
@@ -324,13 +323,13 @@ impl ShmSegments {
 }
 
 /// The `SHM_HUGETLB` half of `newseg` (`hugetlb_file_setup`): the mapping length, rounded to
-/// the huge page size, and the pages reserved.
+/// the huge page size, that page size, and the pages reserved.
 fn hugetlb_setup(
     ns: &Arc<Shared>,
     cred: &Credentials,
     size: u64,
     flags: i32,
-) -> Result<(u64, Option<HugePages>), Errno> {
+) -> Result<(u64, u64, Option<HugePages>), Errno> {
     let log = ((flags >> abi::SHM_HUGE_SHIFT) & abi::SHM_HUGE_MASK) as u32;
     let shift = if log == 0 { HUGE_PAGE_SHIFTS[0] } else { log };
     if !HUGE_PAGE_SHIFTS.contains(&shift) {
@@ -344,14 +343,14 @@ fn hugetlb_setup(
         .checked_next_multiple_of(1 << shift)
         .ok_or(Errno::ENOMEM)?;
     if flags & abi::SHM_NORESERVE != 0 {
-        return Ok((len, None));
+        return Ok((len, 1 << shift, None));
     }
     // Only the default size has a pool; 1 GiB pages are never free.
     if shift != HUGE_PAGE_SHIFTS[0] {
         return Err(Errno::ENOMEM);
     }
     let reserved = HugePages::reserve(ns, len >> shift)?;
-    Ok((len, Some(reserved)))
+    Ok((len, 1 << shift, Some(reserved)))
 }
 
 impl Drop for ShmSegments {
@@ -377,7 +376,8 @@ impl IpcNamespace {
     /// is rounded down with `SHM_RND` (`EINVAL` if that gives 0 with `SHM_REMAP`) and is
     /// `EINVAL` without it, a null one is `EINVAL` with `SHM_REMAP`; the lookup (`EINVAL`);
     /// read permission, plus write unless `SHM_RDONLY`, plus execute with `SHM_EXEC`
-    /// (`EACCES`); a segment being destroyed (`EIDRM`); then the placement: a fixed range
+    /// (`EACCES`); a segment being destroyed (`EIDRM`); then the placement: a fixed address
+    /// not aligned to a `SHM_HUGETLB` segment's huge page size is `EINVAL`, a fixed range
     /// that overlaps a mapping without `SHM_REMAP` or wraps around is `EINVAL`, one past the
     /// address space `ENOMEM`, and no room for a free placement `ENOMEM`. A segment removed
     /// while attached can still be attached by its id.
@@ -415,11 +415,11 @@ impl IpcNamespace {
         let ids = &self.shm().ids;
         let seg = ids.registry.get(Id::from_raw(id))?;
         let memory = seg.begin_attach(&caller.cred, access)?;
-        let len = seg.map_len() as usize;
+        let (len, align) = (seg.map_len() as usize, seg.page_size() as usize);
         // A fixed address of 0 (from SHM_RND) maps without the overlap check, as Linux's.
         let place = match fixed {
-            Some(a) => table.place_fixed(a, len, remap || a == 0),
-            None => table.place_free(len),
+            Some(a) => table.place_fixed(a, len, align, remap || a == 0),
+            None => table.place_free(len, align),
         };
         match place {
             Ok(start) => {

@@ -45,8 +45,9 @@ pub struct Segment {
     segsz: u64,
     /// The size of the memory and of every mapping: `segsz` rounded up to (huge) pages.
     map_len: u64,
-    /// Whether it is a `SHM_HUGETLB` segment.
-    hugetlb: bool,
+    /// The page size of its memory: `PAGE_SIZE`, or the huge page size of a `SHM_HUGETLB`
+    /// segment (mappings are aligned to it).
+    page_size: u64,
     /// Lock 2 of 3 (after the registry's table).
     state: Mutex<SegmentState>,
 }
@@ -98,7 +99,7 @@ pub(crate) struct NewSegment {
     pub(crate) perm: Perm,
     pub(crate) segsz: u64,
     pub(crate) map_len: u64,
-    pub(crate) hugetlb: bool,
+    pub(crate) page_size: u64,
     pub(crate) reserved: Option<HugePages>,
     pub(crate) memory: Arc<dyn Memory>,
     pub(crate) now: i64,
@@ -116,7 +117,7 @@ impl Segment {
             id,
             segsz: new.segsz,
             map_len: new.map_len,
-            hugetlb: new.hugetlb,
+            page_size: new.page_size,
             state: Mutex::new(SegmentState {
                 perm: new.perm,
                 memory: Some(new.memory),
@@ -151,7 +152,12 @@ impl Segment {
 
     /// Whether it is a `SHM_HUGETLB` segment.
     pub fn is_hugetlb(&self) -> bool {
-        self.hugetlb
+        self.page_size != abi::PAGE_SIZE
+    }
+
+    /// The page size mappings of it are aligned to: `PAGE_SIZE`, or the huge page size.
+    pub fn page_size(&self) -> u64 {
+        self.page_size
     }
 
     /// Pages counted in `shm_tot`: the size in (small) pages, rounded up.
@@ -327,7 +333,7 @@ impl Segment {
                 return Err(Errno::EPERM);
             }
         }
-        if self.hugetlb {
+        if self.is_hugetlb() {
             return Ok(());
         }
         let pages = self.map_len / abi::PAGE_SIZE;
