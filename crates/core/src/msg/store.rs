@@ -1,94 +1,100 @@
 //! The messages of one queue, indexed so that every selector costs O(log n).
 //!
-//! Messages are kept in one FIFO per type, ordered by type (`by_type`), plus the set of FIFO
-//! heads ordered by arrival (`heads`):
+//! Messages are kept in one FIFO per type, ordered by type (`by_type`), plus, while two or
+//! more types are queued, the set of FIFO heads ordered by arrival (`heads`):
 //!
-//! - [`Selector::Any`]: the first head: the oldest message.
+//! - [`Selector::Any`]: the first head (the oldest message), or the only queued type's.
 //! - [`Selector::Equal`]: the head of that type's FIFO.
 //! - [`Selector::NotEqual`]: the first or second head, whichever has another type.
-//! - [`Selector::LessEqual`]: the head of the lowest type's FIFO, if that type is low enough.
+//! - [`Selector::LessEqual`]: the head of the lowest non-empty type's FIFO, if low enough.
 //!
-//! Invariants: `by_type` holds exactly the non-empty FIFOs, besides the permanent empty
-//! `SENTINEL_TYPE` entry; `heads` holds `(seq of the FIFO's first message, type)` for each of
-//! them, besides `SENTINEL_HEAD`; `count` and `bytes` total the messages. The sentinels keep
-//! both trees from ever becoming empty, and `spare` keeps the buffer of the last emptied FIFO,
-//! so a queue that oscillates between empty and a few messages of one type allocates nothing
-//! but the message text.
+//! Most queues carry one type at a time, so that case touches no ordered set: with a single
+//! non-empty FIFO (`sole`), `heads` is empty, and it is built (two entries) only when a second
+//! type arrives. The FIFO emptied last stays in `by_type` (`kept_empty`), so a queue that
+//! oscillates between empty and a few messages of one type neither rebalances a tree nor
+//! allocates anything but the message text.
+//!
+//! Invariants: `by_type` holds the non-empty FIFOs (`nonempty` of them) plus at most one
+//! empty one, `kept_empty`; `sole` is the type of the only non-empty FIFO when `nonempty ==
+//! 1`; `heads` holds `(seq of the FIFO's first message, type)` for each non-empty FIFO when
+//! `nonempty >= 2` and is empty otherwise; `count` and `bytes` total the messages.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::message::{Message, Selector};
 
-/// Never a valid message type: types are at least 1.
-const SENTINEL_TYPE: i64 = 0;
-/// Sorts after every real head.
-const SENTINEL_HEAD: (u64, i64) = (u64::MAX, SENTINEL_TYPE);
+/// The most entries an emptied FIFO keeps room for.
+const KEPT_CAPACITY: usize = 64;
 
 /// A message with its arrival number.
 type Entry = (u64, Message);
 
 /// The queued messages of one queue.
+#[derive(Default)]
 pub(crate) struct MessageStore {
     by_type: BTreeMap<i64, VecDeque<Entry>>,
     heads: BTreeSet<(u64, i64)>,
-    spare: VecDeque<Entry>,
+    nonempty: usize,
+    sole: i64,
+    kept_empty: Option<i64>,
     next_seq: u64,
     count: usize,
     bytes: usize,
 }
 
-impl Default for MessageStore {
-    fn default() -> Self {
-        Self {
-            by_type: BTreeMap::from([(SENTINEL_TYPE, VecDeque::new())]),
-            heads: BTreeSet::from([SENTINEL_HEAD]),
-            spare: VecDeque::new(),
-            next_seq: 0,
-            count: 0,
-            bytes: 0,
-        }
-    }
-}
-
 impl MessageStore {
-    /// Number of queued messages (`q_qnum`).
+    /// How many messages are queued (`q_qnum`).
     pub(crate) fn count(&self) -> usize {
         self.count
     }
 
-    /// Total text bytes queued (`q_cbytes`).
+    /// How many bytes of text are queued (`q_cbytes`).
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
-    /// Appends `msg` (its type is at least 1).
+    /// Appends `msg` at the tail of the queue.
     pub(crate) fn push(&mut self, msg: Message) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.count += 1;
         self.bytes += msg.len();
         let mtype = msg.mtype;
-        let fifo = self
-            .by_type
-            .entry(mtype)
-            .or_insert_with(|| std::mem::take(&mut self.spare));
-        if fifo.is_empty() {
-            self.heads.insert((seq, mtype));
-        }
+        let fifo = self.by_type.entry(mtype).or_default();
+        let was_empty = fifo.is_empty();
         fifo.push_back((seq, msg));
+        if !was_empty {
+            return;
+        }
+        if self.kept_empty == Some(mtype) {
+            self.kept_empty = None;
+        }
+        self.nonempty += 1;
+        match self.nonempty {
+            1 => self.sole = mtype,
+            2 => {
+                let sole_seq = self.by_type[&self.sole][0].0;
+                self.heads.insert((sole_seq, self.sole));
+                self.heads.insert((seq, mtype));
+            }
+            _ => {
+                self.heads.insert((seq, mtype));
+            }
+        }
     }
 
-    /// The type of the message `selector` picks, if any.
+    /// The message `selector` picks, with its type, if any.
     pub(crate) fn find(&self, selector: Selector) -> Option<(i64, &Message)> {
         let mtype = match selector {
-            Selector::Any => self.first_head()?,
+            Selector::Any => self.oldest_type()?,
             Selector::Equal(t) => t,
-            Selector::NotEqual(t) => {
-                let mut real = self.heads.iter().filter(|h| **h != SENTINEL_HEAD);
-                real.find(|(_, mtype)| *mtype != t)?.1
-            }
+            Selector::NotEqual(t) => match self.nonempty {
+                0 => return None,
+                1 => Some(self.sole).filter(|s| *s != t)?,
+                _ => self.heads.iter().find(|(_, mtype)| *mtype != t)?.1,
+            },
             Selector::LessEqual(t) => {
-                let (&lowest, _) = self.by_type.range(SENTINEL_TYPE + 1..).next()?;
+                let (&lowest, _) = self.by_type.iter().find(|(_, f)| !f.is_empty())?;
                 if lowest > t {
                     return None;
                 }
@@ -103,32 +109,45 @@ impl MessageStore {
     pub(crate) fn pop(&mut self, mtype: i64) -> Option<Message> {
         let fifo = self.by_type.get_mut(&mtype)?;
         let (seq, msg) = fifo.pop_front()?;
-        self.heads.remove(&(seq, mtype));
-        match fifo.front() {
-            Some(&(next, _)) => {
-                self.heads.insert((next, mtype));
-            }
-            None => {
-                if let Some(empty) = self.by_type.remove(&mtype) {
-                    self.spare = empty;
-                }
-            }
+        let next = fifo.front().map(|(next, _)| *next);
+        if next.is_none() && fifo.capacity() > KEPT_CAPACITY {
+            // An emptied FIFO is kept for reuse, but not the room a burst made.
+            fifo.shrink_to(KEPT_CAPACITY);
         }
         self.count -= 1;
         self.bytes -= msg.len();
+        if self.nonempty >= 2 {
+            self.heads.remove(&(seq, mtype));
+            if let Some(next) = next {
+                self.heads.insert((next, mtype));
+            }
+        }
+        if next.is_none() {
+            self.nonempty -= 1;
+            if self.nonempty == 1 {
+                // Back to one type: it is the head left.
+                self.sole = self.heads.pop_first().map_or(0, |(_, t)| t);
+                self.heads.clear();
+            }
+            if let Some(old) = self.kept_empty.replace(mtype) {
+                self.by_type.remove(&old);
+            }
+        }
         Some(msg)
     }
 
-    /// The `n`th message in arrival order, counting from 0 (for `MSG_COPY`). Costs O(n log k)
-    /// for k types: it merges the FIFOs.
+    /// The `n`th message in arrival order (0 is the oldest), for `MSG_COPY`: a k-way merge of
+    /// the FIFOs, O(n log k).
     pub(crate) fn nth(&self, n: usize) -> Option<&Message> {
         if n >= self.count {
             return None;
         }
+        if self.nonempty == 1 {
+            return self.by_type.get(&self.sole)?.get(n).map(|(_, m)| m);
+        }
         let mut cursors: std::collections::BinaryHeap<std::cmp::Reverse<(u64, i64, usize)>> = self
             .heads
             .iter()
-            .filter(|h| **h != SENTINEL_HEAD)
             .map(|&(seq, t)| std::cmp::Reverse((seq, t, 0)))
             .collect();
         let mut left = n;
@@ -145,14 +164,18 @@ impl MessageStore {
         None
     }
 
-    /// Removes every message (queue removal).
+    /// Drops every message.
     pub(crate) fn clear(&mut self) {
         *self = Self::default();
     }
 
-    fn first_head(&self) -> Option<i64> {
-        let &(_, mtype) = self.heads.first()?;
-        (mtype != SENTINEL_TYPE).then_some(mtype)
+    /// The type of the oldest message.
+    fn oldest_type(&self) -> Option<i64> {
+        match self.nonempty {
+            0 => None,
+            1 => Some(self.sole),
+            _ => self.heads.first().map(|(_, t)| *t),
+        }
     }
 }
 
