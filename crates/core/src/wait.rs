@@ -250,11 +250,18 @@ impl WakeList {
     }
 
     /// Wakes everyone collected. Call with no IPC lock held.
+    #[inline]
     pub(crate) fn wake_all(self) {
+        // Most operations wake no one: only the test is on their path.
         if let Some(b) = self.first {
-            b.wake();
+            Self::wake_each(b, self.rest);
         }
-        for b in self.rest {
+    }
+
+    #[cold]
+    fn wake_each(first: Arc<dyn Blocker>, rest: Vec<Arc<dyn Blocker>>) {
+        first.wake();
+        for b in rest {
             b.wake();
         }
     }

@@ -154,30 +154,19 @@ impl Queue {
         msg: Message,
         wait: Wait,
     ) -> Result<(), SendError> {
-        let msgmax = self.ns.limits.msgmax();
-        if msg.len() > msgmax.max(0) as usize || msg.mtype < 1 {
-            return Err(SendError::Invalid(msg));
-        }
+        let mut msg = self.validate(msg)?;
         loop {
             let now = self.ns.clock.realtime();
-            let mut wake = WakeList::default();
             let mut st = self.state.lock();
-            if st.perm.check(&caller.cred, Access::WRITE).is_err() {
-                return Err(SendError::Denied(msg));
-            }
-            if st.removed {
-                return Err(SendError::Removed(msg));
-            }
-            if st.fits(msg.len()) {
-                st.lspid = caller.pid;
-                st.stime = now;
-                if let Some(msg) = st.hand_to_receiver(msg, now, &mut wake) {
-                    st.messages.push(msg);
+            msg = match st.try_send(caller, msg, now) {
+                Ok(wake) => {
+                    drop(st);
+                    wake.wake_all();
+                    return Ok(());
                 }
-                drop(st);
-                wake.wake_all();
-                return Ok(());
-            }
+                Err(SendError::Full(msg)) => msg,
+                Err(e) => return Err(e),
+            };
             let Wait::Until(deadline) = wait else {
                 return Err(SendError::Full(msg));
             };
@@ -199,6 +188,15 @@ impl Queue {
                 (None, _) => return Err(SendError::TimedOut(msg)),
             }
         }
+    }
+
+    /// `EINVAL` for a text above `msgmax` or a type below 1, checked once per `msgsnd`.
+    fn validate(&self, msg: Message) -> Result<Message, SendError> {
+        let msgmax = self.ns.limits.msgmax();
+        if msg.len() > msgmax.max(0) as usize || msg.mtype < 1 {
+            return Err(SendError::Invalid(msg));
+        }
+        Ok(msg)
     }
 
     /// `msgrcv(2)`: removes and returns the message `selector` picks. Waits for one unless
@@ -231,27 +229,15 @@ impl Queue {
     ) -> Result<Message, RecvError> {
         let mut msg = loop {
             let now = self.ns.clock.realtime();
-            let mut wake = WakeList::default();
             let mut st = self.state.lock();
-            if st.perm.check(&caller.cred, Access::READ).is_err() {
-                return Err(RecvError::Denied);
-            }
-            if st.removed {
-                return Err(RecvError::Removed);
-            }
-            if let Some((mtype, found)) = st.messages.find(selector) {
-                if found.len() > max_size && !truncate {
-                    return Err(RecvError::TooBig);
+            match st.try_receive(caller, selector, max_size, truncate, now) {
+                Ok((msg, wake)) => {
+                    drop(st);
+                    wake.wake_all();
+                    break msg;
                 }
-                let Some(msg) = st.messages.pop(mtype) else {
-                    return Err(RecvError::NoMessage);
-                };
-                st.rtime = now;
-                st.lrpid = caller.pid;
-                st.wake_senders_that_fit(&mut wake);
-                drop(st);
-                wake.wake_all();
-                break msg;
+                Err(RecvError::NoMessage) => {}
+                Err(e) => return Err(e),
             }
             let Wait::Until(deadline) = wait else {
                 return Err(RecvError::NoMessage);
@@ -427,6 +413,55 @@ impl IpcObject for Queue {
 
 impl QueueState {
     /// `msg_fits_inqueue()`: room for `size` more bytes and one more message.
+    /// The checks and the work of one `msgsnd` attempt, under the lock: `EACCES`, `EIDRM`,
+    /// then the message is handed to a receiver or queued, or `Full` gives it back.
+    fn try_send(&mut self, caller: &Caller, msg: Message, now: i64) -> Result<WakeList, SendError> {
+        if self.perm.check(&caller.cred, Access::WRITE).is_err() {
+            return Err(SendError::Denied(msg));
+        }
+        if self.removed {
+            return Err(SendError::Removed(msg));
+        }
+        if !self.fits(msg.len()) {
+            return Err(SendError::Full(msg));
+        }
+        let mut wake = WakeList::default();
+        self.lspid = caller.pid;
+        self.stime = now;
+        if let Some(msg) = self.hand_to_receiver(msg, now, &mut wake) {
+            self.messages.push(msg);
+        }
+        Ok(wake)
+    }
+
+    /// The checks and the work of one `msgrcv` attempt, under the lock: `EACCES`, `EIDRM`,
+    /// then the matching message (`E2BIG` if too long without truncation), or `NoMessage`.
+    fn try_receive(
+        &mut self,
+        caller: &Caller,
+        selector: Selector,
+        max_size: usize,
+        truncate: bool,
+        now: i64,
+    ) -> Result<(Message, WakeList), RecvError> {
+        if self.perm.check(&caller.cred, Access::READ).is_err() {
+            return Err(RecvError::Denied);
+        }
+        if self.removed {
+            return Err(RecvError::Removed);
+        }
+        let (mtype, found) = self.messages.find(selector).ok_or(RecvError::NoMessage)?;
+        if found.len() > max_size && !truncate {
+            return Err(RecvError::TooBig);
+        }
+        let msg = self.messages.pop(mtype).ok_or(RecvError::NoMessage)?;
+        let mut wake = WakeList::default();
+        self.rtime = now;
+        self.lrpid = caller.pid;
+        self.wake_senders_that_fit(&mut wake);
+        Ok((msg, wake))
+    }
+
     fn fits(&self, size: usize) -> bool {
         let cbytes = self.messages.bytes() as u64;
         let qnum = self.messages.count() as u64;
