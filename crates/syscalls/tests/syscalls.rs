@@ -217,6 +217,16 @@ fn semtimedop_reads_the_timeout_first_then_e2big_einval_efault_then_the_id() {
 }
 
 #[test]
+fn semop_array_past_kvmalloc_limit_is_enomem_when_semopm_allows_it() {
+    let mut w = World::new();
+    w.ns.limits().set_sem([250, 32000, -1, 32000]).unwrap();
+    let (ns, mut t) = w.task();
+    let set = semget(ns, &mut t, 0, 1, 0o1600).unwrap() as i32;
+    assert_eq!(semop(ns, &mut t, set, BAD, 0x2000_0000), Err(Errno::ENOMEM));
+    assert_eq!(semop(ns, &mut t, set, BAD, 1000), Err(Errno::EFAULT));
+}
+
+#[test]
 fn semctl_setval_takes_the_low_32_bits_of_the_argument() {
     let mut w = World::new();
     let (ns, mut t) = w.task();
