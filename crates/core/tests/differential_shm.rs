@@ -2322,6 +2322,30 @@ fn shm_lock_without_cap_ipc_lock_is_bounded_by_rlimit_memlock() {
     }
 }
 
+#[test]
+#[ignore = "divergence: Linux charges SHM_LOCK to the caller's real uid (cred->ucounts), \
+            the emulation to its euid; two euids with one real uid share one budget on Linux"]
+fn shm_lock_charges_go_to_the_real_uid_shared_by_callers_with_other_euids() {
+    let Some(p) =
+        Pair::new("shm_lock_charges_go_to_the_real_uid_shared_by_callers_with_other_euids")
+    else {
+        return;
+    };
+    let limit = p.memlock;
+    if limit == 0 || limit == u64::MAX {
+        eprintln!("RLIMIT_MEMLOCK is {limit}: no budget to share");
+        return;
+    }
+    // Every host caller switches only its effective ids: its real uid stays 0, and
+    // `user_shm_lock` charges `current_ucounts()`, the real uid's. User and Member therefore
+    // draw on one budget on Linux; the emulation (which has no real uid) charges each euid.
+    let a = p.seg(Who::User, limit / 2 + P, 0o600);
+    let b = p.seg(Who::Member, limit / 2 + P, 0o600);
+    p.lock(Who::User, a, SHM_LOCK).unwrap();
+    assert_eq!(p.lock(Who::Member, b, SHM_LOCK), Err(Errno::ENOMEM));
+    p.lock(Who::User, a, SHM_UNLOCK).unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // shm_rmid_forced
 
