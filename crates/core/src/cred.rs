@@ -31,6 +31,8 @@ bitflags::bitflags! {
 /// The identity a permission check looks at.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Credentials {
+    /// Real user id: the user `SHM_LOCK` charges (`current_ucounts()` is keyed by it).
+    pub ruid: u32,
     /// Effective user id: decides the owner class and ownership.
     pub euid: u32,
     /// Effective group id: becomes the `gid`/`cgid` of objects the caller creates.
@@ -52,15 +54,24 @@ impl Credentials {
         }
     }
 
-    /// An unprivileged user: `euid`, `egid` (also the fsgid), no groups, no capabilities.
+    /// An unprivileged user: `uid` as real and effective uid, `gid` as egid and fsgid, no
+    /// groups, no capabilities.
     pub fn user(uid: u32, gid: u32) -> Self {
         Self {
+            ruid: uid,
             euid: uid,
             egid: gid,
             fsgid: gid,
             groups: Vec::new(),
             caps: Capabilities::empty(),
         }
+    }
+
+    /// These credentials with `ruid` as the real uid (a set-uid program, or a task that
+    /// changed only its effective uid).
+    pub fn with_ruid(mut self, ruid: u32) -> Self {
+        self.ruid = ruid;
+        self
     }
 
     /// These credentials with `caps` as the capability set.

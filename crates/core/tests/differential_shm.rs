@@ -2323,8 +2323,6 @@ fn shm_lock_without_cap_ipc_lock_is_bounded_by_rlimit_memlock() {
 }
 
 #[test]
-#[ignore = "divergence: Linux charges SHM_LOCK to the caller's real uid (cred->ucounts), \
-            the emulation to its euid; two euids with one real uid share one budget on Linux"]
 fn shm_lock_charges_go_to_the_real_uid_shared_by_callers_with_other_euids() {
     let Some(p) =
         Pair::new("shm_lock_charges_go_to_the_real_uid_shared_by_callers_with_other_euids")
@@ -2338,7 +2336,7 @@ fn shm_lock_charges_go_to_the_real_uid_shared_by_callers_with_other_euids() {
     }
     // Every host caller switches only its effective ids: its real uid stays 0, and
     // `user_shm_lock` charges `current_ucounts()`, the real uid's. User and Member therefore
-    // draw on one budget on Linux; the emulation (which has no real uid) charges each euid.
+    // draw on one budget, on Linux and here (their emulated credentials have real uid 0 too).
     let a = p.seg(Who::User, limit / 2 + P, 0o600);
     let b = p.seg(Who::Member, limit / 2 + P, 0o600);
     p.lock(Who::User, a, SHM_LOCK).unwrap();

@@ -152,6 +152,7 @@ fn caller(w: &Who, blocker: &Arc<ManualBlocker>) -> Caller {
         caps
     };
     let cred = Credentials {
+        ruid: w.euid,
         euid: w.euid,
         egid: w.egid,
         fsgid: w.fsgid,

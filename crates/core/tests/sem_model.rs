@@ -100,6 +100,7 @@ fn caller(w: &Who, pid: i32, blocker: &Arc<ManualBlocker>) -> Caller {
         caps
     };
     let cred = Credentials {
+        ruid: w.euid,
         euid: w.euid,
         egid: w.egid,
         fsgid: w.fsgid,

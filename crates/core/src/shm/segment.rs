@@ -88,7 +88,7 @@ struct SegmentState {
     lpid: i32,
     /// The thread that created the segment, until it exits (`shm_creator`).
     creator: Option<i32>,
-    /// The user charged for `SHM_LOCK` (`mlock_user`).
+    /// The real uid charged for `SHM_LOCK` (`mlock_user`).
     locked_by: Option<u32>,
     /// The huge pages a `SHM_HUGETLB` segment reserved, returned when it is destroyed.
     reserved: Option<HugePages>,
@@ -311,8 +311,8 @@ impl Segment {
     /// `SHM_LOCK` / `SHM_UNLOCK` (`shmctl_do_lock`): a segment being destroyed is `EIDRM`;
     /// without `CAP_IPC_LOCK` the caller must be owner or creator (`EPERM`) and, to lock,
     /// have a non-zero `RLIMIT_MEMLOCK` (`EPERM`). Locking charges the whole segment to the
-    /// caller's user, up to the limit (`ENOMEM`; `user_shm_lock`); a `SHM_HUGETLB` segment
-    /// is left as it is.
+    /// caller's real uid, up to the limit (`ENOMEM`; `user_shm_lock` on `current_ucounts()`);
+    /// a `SHM_HUGETLB` segment is left as it is.
     pub(crate) fn lock(
         &self,
         caller: &Caller,
@@ -340,14 +340,14 @@ impl Segment {
         if lock {
             if st.locked_by.is_none() {
                 let mut charged = charges.lock();
-                let held = charged.entry(cred.euid).or_default();
+                let held = charged.entry(cred.ruid).or_default();
                 let limit = caller.memlock_limit / abi::PAGE_SIZE;
                 let total = held.saturating_add(pages);
                 if total > limit && caller.memlock_limit != u64::MAX && !privileged {
                     return Err(Errno::ENOMEM);
                 }
                 *held = total;
-                st.locked_by = Some(cred.euid);
+                st.locked_by = Some(cred.ruid);
                 st.perm.mode |= abi::SHM_LOCKED as u32;
             }
         } else if let Some(uid) = st.locked_by.take() {

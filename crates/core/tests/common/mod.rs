@@ -90,7 +90,9 @@ pub fn parties(permitted: u64, clock: &Arc<ManualClock>) -> Vec<Party> {
                 groups: groups.to_vec(),
                 caps: Some(caps),
             };
+            // Host callers switch only their effective ids: the real uid stays root's.
             let cred = Credentials {
+                ruid: 0,
                 euid,
                 egid,
                 fsgid,
