@@ -46,5 +46,5 @@ pub use cred::{Caller, Capabilities, Credentials};
 pub use ipc::{Id, Key};
 pub use msg::{Message, MsgCtlCmd, MsgFlags, MsgQueues, Queue, RecvError, Selector, SendError};
 pub use ns::{IpcNamespace, Limits};
-pub use sem::{SemCtlCmd, SemSet, SemSets, SemUndo, Timespec};
+pub use sem::{SemCtlCmd, SemFlags, SemSet, SemSets, SemTimeoutError, SemUndo, Timespec};
 pub use wait::{Blocker, ManualBlocker, ThreadBlocker, Wakeup};
