@@ -5,9 +5,9 @@
 //! namespace, the [`Caller`](crate::Caller), and the object — and offers the operations by
 //! name, with typed options and errors:
 //!
-//! - [`MessageQueue`]: create, open or remove a queue by [`Key`](crate::Key) (or by name,
-//!   through [`Key::from_name`](crate::Key::from_name)); blocking or non-blocking `send` and
-//!   `recv`; `send_timeout` and `recv_timeout`, which Linux does not have.
+//! - [`MessageQueue`]: create, open or remove a queue by [`Key`] (or by name, through
+//!   [`Key::from_name`]); blocking or non-blocking `send` and `recv`; `send_timeout` and
+//!   `recv_timeout`, which Linux does not have.
 //! - [`Semaphore`]: a semaphore set; `p`, `v`, `wait_zero`, a timed `p`, `get`/`set`,
 //!   `get_all`/`set_all`, atomic [`SemOps`] arrays, and [`SemGuard`], which undoes what it
 //!   acquired when dropped, also while unwinding from a panic.
