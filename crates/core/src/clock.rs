@@ -37,8 +37,19 @@ impl SystemClock {
     }
 
     /// Converts a reading of [`Clock::monotonic`] back into an `Instant`.
+    ///
+    /// # Panics
+    ///
+    /// If the reading lies beyond what an `Instant` can represent; see
+    /// [`checked_instant_at`](Self::checked_instant_at).
     pub fn instant_at(at: Duration) -> Instant {
         Self::origin() + at
+    }
+
+    /// Converts a reading of [`Clock::monotonic`] back into an `Instant`, or `None` if it lies
+    /// beyond what an `Instant` can represent (a deadline centuries away).
+    pub fn checked_instant_at(at: Duration) -> Option<Instant> {
+        Self::origin().checked_add(at)
     }
 }
 

@@ -6,6 +6,10 @@
 //! suite, a fuzzer. Linux's `ipc/` sources are the specification; each entry point names the
 //! kernel function it mirrors.
 //!
+//! Programs that use System V IPC themselves, in-process, have handles that keep the
+//! namespace and the caller for them: [`MessageQueue`] and [`Semaphore`] (see [`handle`]),
+//! and [`ftok`] to derive keys from files as glibc does.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use sysvipc::{Caller, Credentials, IpcNamespace, Message, ThreadBlocker, abi};
@@ -31,6 +35,9 @@ pub use sysvipc_abi::Errno;
 
 pub mod clock;
 pub mod cred;
+#[cfg(unix)]
+mod ftok;
+pub mod handle;
 pub mod ipc;
 pub mod msg;
 pub mod ns;
@@ -45,10 +52,16 @@ pub struct ReadmeExamples;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cred::{Caller, Capabilities, Credentials};
+#[cfg(unix)]
+pub use ftok::ftok;
+pub use handle::{MessageQueue, SemGuard, SemOps, Semaphore};
 pub use ipc::{Id, Key};
-pub use msg::{Message, MsgCtlCmd, MsgFlags, MsgQueues, Queue, RecvError, Selector, SendError};
+pub use msg::{
+    Message, MsgCtlCmd, MsgFlags, MsgQueues, Queue, RecvError, RecvTimeoutError, Selector,
+    SendError, SendTimeoutError,
+};
 pub use ns::{IpcNamespace, Limits};
-pub use sem::{SemCtlCmd, SemSet, SemSets, SemUndo, Timespec};
+pub use sem::{SemCtlCmd, SemFlags, SemSet, SemSets, SemTimeoutError, SemUndo, Timespec};
 pub use shm::{
     AttachTable, Mapping, Memory, MemorySource, Protection, Segment, ShmCtlCmd, ShmSegments,
 };

@@ -92,7 +92,8 @@ impl ThreadBlocker {
 
 impl Blocker for ThreadBlocker {
     fn block(&self, deadline: Option<Duration>) -> Wakeup {
-        let until = deadline.map(SystemClock::instant_at);
+        // A deadline too far away for an `Instant` is never reached: sleep without one.
+        let until = deadline.and_then(SystemClock::checked_instant_at);
         let mut f = self.flags.lock();
         let why = loop {
             if *f & WOKEN != 0 {
@@ -344,6 +345,18 @@ mod tests {
         let d = SystemClock.monotonic() + Duration::from_millis(5);
         assert_eq!(b.block(Some(d)), Wakeup::TimedOut);
         assert!(SystemClock.monotonic() >= d);
+    }
+
+    #[test]
+    fn thread_blocker_accepts_a_deadline_beyond_any_instant() {
+        let b = Arc::new(ThreadBlocker::new());
+        let t = thread::spawn({
+            let b = Arc::clone(&b);
+            move || b.block(Some(Duration::MAX))
+        });
+        b.wait_until_sleeping();
+        b.wake();
+        assert_eq!(t.join().unwrap(), Wakeup::Woken);
     }
 
     #[test]

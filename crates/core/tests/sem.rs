@@ -694,6 +694,28 @@ fn semtimedop_times_out_with_eagain_when_the_clock_reaches_the_deadline() {
 }
 
 #[test]
+fn semtimedop_with_the_largest_timeout_sleeps_on_the_system_clock_until_served() {
+    // sec = i64::MAX puts the deadline beyond any `Instant`: it must wait, not panic.
+    let ns = IpcNamespace::new();
+    let r = Caller::new(Credentials::root(), 1, Arc::new(ThreadBlocker::new()));
+    let id = ns.semget(&r, abi::IPC_PRIVATE, 1, 0o600).unwrap();
+    let b = Arc::new(ThreadBlocker::new());
+    let c = Caller::new(Credentials::root(), 2, b.clone());
+    thread::scope(|s| {
+        let t = s.spawn(|| ns.semtimedop(&c, id, &[op(0, -1, 0)], ts(i64::MAX, 999_999_999)));
+        while !b.is_sleeping() {
+            assert!(
+                !t.is_finished(),
+                "the sleeper returned (or panicked) instead of waiting"
+            );
+            thread::yield_now();
+        }
+        ns.semop(&r, id, &[op(0, 1, 0)]).unwrap();
+        assert_eq!(t.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
 fn semtimedop_keeps_its_deadline_across_a_wake_up_that_does_not_complete_it() {
     let w = World::new();
     let r = w.root();

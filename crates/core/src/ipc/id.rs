@@ -20,6 +20,30 @@ impl Key {
     pub fn is_private(self) -> bool {
         self == Self::PRIVATE
     }
+
+    /// The key that names `name`, for programs that name their objects instead of keying them
+    /// (as POSIX queues and the Go `mq` package do).
+    ///
+    /// The mapping is stable — it will not change between versions, so two programs agree on
+    /// it: the 32-bit FNV-1a hash of the name's UTF-8 bytes, reduced modulo `2^31 - 1`, plus
+    /// one. Keys therefore lie in `1..=i32::MAX`: positive, never [`Key::PRIVATE`]. Distinct
+    /// names may share a key (about one pair in two billion); the object is then shared too.
+    ///
+    /// ```
+    /// use sysvipc::Key;
+    ///
+    /// assert_eq!(Key::from_name("foobar"), Key(1_067_252_074));
+    /// assert!(!Key::from_name("").is_private());
+    /// ```
+    pub fn from_name(name: &str) -> Key {
+        const FNV_OFFSET_BASIS: u32 = 0x811c_9dc5;
+        const FNV_PRIME: u32 = 0x0100_0193;
+        let hash = name.bytes().fold(FNV_OFFSET_BASIS, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(FNV_PRIME)
+        });
+        let folded = hash % (i32::MAX as u32) + 1;
+        Key(folded as i32)
+    }
 }
 
 impl fmt::Debug for Key {
@@ -89,6 +113,21 @@ mod tests {
     fn negative_raw_id_has_negative_seq() {
         assert_eq!(Id::from_raw(-1).seq(), -1);
         assert_eq!(Id::from_raw(-1).index(), 32767);
+    }
+
+    #[test]
+    fn name_keys_are_fnv1a_folded_into_positive_ints() {
+        // FNV-1a vectors: "" → 0x811c9dc5, "a" → 0xe40c292c, "foobar" → 0xbf9cf968; each
+        // reduced modulo 2^31 - 1, plus one.
+        let folded = |h: u32| Key((h % 0x7fff_ffff + 1) as i32);
+        assert_eq!(Key::from_name(""), folded(0x811c_9dc5));
+        assert_eq!(Key::from_name("a"), folded(0xe40c_292c));
+        assert_eq!(Key::from_name("foobar"), folded(0xbf9c_f968));
+        assert_eq!(Key::from_name("foobar"), Key(1_067_252_074));
+        assert_eq!(Key::from_name("jobs"), Key(1_678_184_575));
+        for name in ["", "a", "jobs", "/dev/shm/x", "\u{1f980}"] {
+            assert!(Key::from_name(name).0 > 0, "{name:?}");
+        }
     }
 
     #[test]

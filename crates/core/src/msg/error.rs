@@ -1,7 +1,9 @@
 //! Why a message operation failed, as typed errors that convert to Linux's errno.
 //!
 //! A failed send gives its message back, so nothing is lost at the typed API; the syscall
-//! layer converts to [`Errno`] with `From`.
+//! layer converts to [`Errno`] with `From`. The timed operations of
+//! [`MessageQueue`](crate::MessageQueue) report the deadline as a variant of its own
+//! ([`SendTimeoutError`], [`RecvTimeoutError`]), as `crossbeam-channel` does.
 
 use crate::Errno;
 
@@ -93,6 +95,91 @@ impl From<RecvError> for Errno {
             RecvError::NoMessage | RecvError::TimedOut => Errno::ENOMSG,
             RecvError::TooBig => Errno::E2BIG,
             RecvError::Interrupted => Errno::ERESTARTNOHAND,
+        }
+    }
+}
+
+/// Why [`MessageQueue::send_timeout`](crate::MessageQueue::send_timeout) failed. Both variants
+/// carry the unsent message.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendTimeoutError {
+    /// The queue stayed full until the deadline.
+    #[error("timed out")]
+    Timeout(Message),
+    /// Any other failure (never [`SendError::TimedOut`] nor [`SendError::Full`]: a timed send
+    /// waits for room).
+    #[error(transparent)]
+    Failed(SendError),
+}
+
+impl SendTimeoutError {
+    /// The message that was not sent.
+    pub fn into_inner(self) -> Message {
+        match self {
+            Self::Timeout(m) => m,
+            Self::Failed(e) => e.into_inner(),
+        }
+    }
+
+    /// Whether the deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+}
+
+impl From<SendError> for SendTimeoutError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::TimedOut(m) => Self::Timeout(m),
+            e => Self::Failed(e),
+        }
+    }
+}
+
+impl From<SendTimeoutError> for Errno {
+    /// `EAGAIN` for the deadline, as for a full queue under `IPC_NOWAIT`.
+    fn from(e: SendTimeoutError) -> Self {
+        match e {
+            SendTimeoutError::Timeout(_) => Errno::EAGAIN,
+            SendTimeoutError::Failed(e) => e.into(),
+        }
+    }
+}
+
+/// Why [`MessageQueue::recv_timeout`](crate::MessageQueue::recv_timeout) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecvTimeoutError {
+    /// No matching message arrived before the deadline.
+    #[error("timed out")]
+    Timeout,
+    /// Any other failure (never [`RecvError::TimedOut`] nor [`RecvError::NoMessage`]: a timed
+    /// receive waits for a message).
+    #[error(transparent)]
+    Failed(RecvError),
+}
+
+impl RecvTimeoutError {
+    /// Whether the deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout)
+    }
+}
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(e: RecvError) -> Self {
+        match e {
+            RecvError::TimedOut => Self::Timeout,
+            e => Self::Failed(e),
+        }
+    }
+}
+
+impl From<RecvTimeoutError> for Errno {
+    /// `ENOMSG` for the deadline, as for an empty queue under `IPC_NOWAIT`.
+    fn from(e: RecvTimeoutError) -> Self {
+        match e {
+            RecvTimeoutError::Timeout => Errno::ENOMSG,
+            RecvTimeoutError::Failed(e) => e.into(),
         }
     }
 }

@@ -17,9 +17,10 @@ mod store;
 
 use std::sync::Arc;
 
-pub use error::{RecvError, SendError};
+pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
 pub use message::{Message, Selector};
 pub use queue::Queue;
+pub(crate) use queue::Wait;
 
 use crate::Errno;
 use crate::abi;

@@ -18,7 +18,7 @@ use crate::Errno;
 use crate::abi::{self, Sembuf};
 use crate::cred::{Caller, Credentials};
 use crate::ipc::{Id, Key, Perm, Registry};
-use crate::ns::{IpcNamespace, Shared};
+use crate::ns::{IpcNamespace, Limits, Shared};
 use set::Waiting;
 
 /// The `semctl` commands, decoded once at the edge (unknown values and `IPC_64` are `EINVAL`).
@@ -76,6 +76,58 @@ impl TryFrom<i32> for SemCtlCmd {
             _ => return Err(Errno::EINVAL),
         })
     }
+}
+
+bitflags::bitflags! {
+    /// The flags of one semaphore operation (`sem_flg` of a `struct sembuf`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct SemFlags: i16 {
+        /// Fail with `EAGAIN` instead of waiting.
+        const NOWAIT = abi::IPC_NOWAIT as i16;
+        /// Record the inverse in the caller's undo list, applied when its process exits.
+        const UNDO = abi::SEM_UNDO as i16;
+    }
+}
+
+/// Why a timed semaphore operation failed: the deadline, told apart from every other failure
+/// (`semtimedop` reports both as `EAGAIN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SemTimeoutError {
+    /// The deadline passed before the operations could be applied (`EAGAIN` for
+    /// `semtimedop`).
+    #[error("timed out")]
+    Timeout,
+    /// Any other failure, with Linux's errno (`EINTR` for an interruption, `EIDRM` for a
+    /// removal, `EAGAIN` for an `IPC_NOWAIT` operation that would block, …).
+    #[error(transparent)]
+    Failed(Errno),
+}
+
+impl From<Errno> for SemTimeoutError {
+    fn from(e: Errno) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<SemTimeoutError> for Errno {
+    fn from(e: SemTimeoutError) -> Self {
+        match e {
+            SemTimeoutError::Timeout => Errno::EAGAIN,
+            SemTimeoutError::Failed(e) => e,
+        }
+    }
+}
+
+/// The operation count checks of `do_semtimedop`: `E2BIG` above `semopm` (compared unsigned,
+/// so a negative `semopm` means no limit), then `EINVAL` for none.
+pub(crate) fn check_nsops(limits: &Limits, nsops: usize) -> Result<(), Errno> {
+    if nsops as u64 > u64::from(limits.semopm() as u32) {
+        return Err(Errno::E2BIG);
+    }
+    if nsops == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
 }
 
 /// A `semtimedop` timeout as the caller passed it (`struct timespec`, relative).
@@ -254,10 +306,8 @@ impl IpcNamespace {
         sops: &[Sembuf],
         timeout: Option<Timespec>,
     ) -> Result<(), Errno> {
-        if sops.len() as u64 > u64::from(self.limits().semopm() as u32) {
-            return Err(Errno::E2BIG);
-        }
-        if sops.is_empty() || id < 0 {
+        check_nsops(self.limits(), sops.len())?;
+        if id < 0 {
             return Err(Errno::EINVAL);
         }
         let timeout = timeout.map(Timespec::to_duration).transpose()?;

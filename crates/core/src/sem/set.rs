@@ -47,6 +47,8 @@ use crate::ipc::{Access, Id, IpcObject, Perm};
 use crate::ns::Shared;
 use crate::wait::{WaitEntry, WakeList, Wakeup};
 
+use super::SemTimeoutError;
+
 /// A System V semaphore set, as `semget(2)` creates it.
 pub struct SemSet {
     ns: Arc<Shared>,
@@ -166,6 +168,18 @@ impl SemSet {
         sops: &[Sembuf],
         deadline: Option<Duration>,
     ) -> Result<(), Errno> {
+        self.semop_timed(caller, sops, deadline)
+            .map_err(Errno::from)
+    }
+
+    /// [`semop`](Self::semop), with the expiry of the deadline told apart from the `EAGAIN`
+    /// of an `IPC_NOWAIT` operation.
+    pub(crate) fn semop_timed(
+        self: &Arc<Self>,
+        caller: &Caller,
+        sops: &[Sembuf],
+        deadline: Option<Duration>,
+    ) -> Result<(), SemTimeoutError> {
         let undo = sops.iter().any(|s| s.sem_flg as i32 & abi::SEM_UNDO != 0);
         let undo = undo.then(|| {
             caller.undo.register(self);
@@ -181,14 +195,14 @@ impl SemSet {
             }
         }
         if sops.iter().any(|s| usize::from(s.sem_num) >= self.nsems) {
-            return Err(Errno::EFBIG);
+            return Err(Errno::EFBIG.into());
         }
         st.perm.check(
             &caller.cred,
             if alter { Access::WRITE } else { Access::READ },
         )?;
         if st.removed {
-            return Err(Errno::EIDRM);
+            return Err(Errno::EIDRM.into());
         }
         let blocking = match st.attempt(sops, undo, caller.pid) {
             Attempt::Done => {
@@ -202,7 +216,7 @@ impl SemSet {
                 wake.wake_all();
                 return Ok(());
             }
-            Attempt::Fail(e) => return Err(e),
+            Attempt::Fail(e) => return Err(e.into()),
             Attempt::Block(i) => i,
         };
         let request = Request {
@@ -223,9 +237,9 @@ impl SemSet {
         });
         // A completed operation (or its error, or removal) wins over a timeout or a signal.
         match (outcome, why) {
-            (Some(result), _) => result,
-            (None, Wakeup::TimedOut) => Err(Errno::EAGAIN),
-            (None, _) => Err(Errno::EINTR),
+            (Some(result), _) => result.map_err(SemTimeoutError::Failed),
+            (None, Wakeup::TimedOut) => Err(SemTimeoutError::Timeout),
+            (None, _) => Err(Errno::EINTR.into()),
         }
     }
 
