@@ -54,7 +54,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use cred::{Caller, Capabilities, Credentials};
 #[cfg(unix)]
 pub use ftok::ftok;
-pub use handle::{MessageQueue, SemGuard, SemOps, Semaphore};
+pub use handle::{MessageQueue, SemGuard, SemOps, Semaphore, SharedSegment};
 pub use ipc::{Id, Key};
 pub use msg::{
     Message, MsgCtlCmd, MsgFlags, MsgQueues, Queue, RecvError, RecvTimeoutError, Selector,

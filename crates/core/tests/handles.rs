@@ -1,4 +1,5 @@
-//! The in-process handles — `MessageQueue`, `Semaphore`, `SemGuard`, `SemOps` — and `ftok`.
+//! The in-process handles — `MessageQueue`, `Semaphore`, `SemGuard`, `SemOps`,
+//! `SharedSegment` — and `ftok`.
 //! Blocking tests use `ManualBlocker` on a `ManualClock`: they wait until the other thread is
 //! asleep and move the clock past deadlines, never sleeping themselves.
 
@@ -11,7 +12,7 @@ use sysvipc::abi::{self, Sembuf};
 use sysvipc::{
     Caller, Credentials, Errno, IpcNamespace, Key, ManualBlocker, ManualClock, Message,
     MessageQueue, RecvError, RecvTimeoutError, Selector, SemFlags, SemGuard, SemOps,
-    SemTimeoutError, Semaphore, SendError, SendTimeoutError, ThreadBlocker,
+    SemTimeoutError, Semaphore, SendError, SendTimeoutError, SharedSegment, ThreadBlocker,
 };
 
 const T0: i64 = 1_700_000_000;
@@ -1158,4 +1159,122 @@ mod ftok {
         assert_eq!(ftok(&long, 1), Err(Errno::ENAMETOOLONG));
         assert_eq!(ftok("nul\0inside", 1), Err(Errno::EINVAL));
     }
+}
+
+// ---- SharedSegment ----
+
+#[test]
+fn shared_segment_attaches_on_creation_and_detaches_when_dropped() {
+    let w = World::new();
+    let me = w.caller(Credentials::root(), 321).0;
+    let seg = SharedSegment::create(w.ns.clone(), me, Key(0x51), 100, 0o640).unwrap();
+    let ds = seg.stat().unwrap();
+    assert_eq!(
+        (ds.shm_segsz, ds.shm_nattch, ds.shm_lpid, ds.shm_perm.mode),
+        (100, 1, 321, 0o640)
+    );
+    assert_eq!(seg.size(), 100);
+    let id = seg.id().raw();
+    w.clock.advance(Duration::from_secs(2));
+    drop(seg);
+    let (_, ds) =
+        w.ns.shmctl_stat(&w.root(), id, sysvipc::ShmCtlCmd::Stat)
+            .unwrap();
+    assert_eq!((ds.shm_nattch, ds.shm_dtime), (0, T0 + 2));
+}
+
+#[test]
+fn shared_segment_create_new_open_and_modes_follow_shmget() {
+    let w = World::new();
+    let key = Key::from_name("segment");
+    let a = SharedSegment::create_new(w.ns.clone(), w.root(), key, 64, 0o600).unwrap();
+    let again = SharedSegment::create_new(w.ns.clone(), w.root(), key, 64, 0o600);
+    assert_eq!(again.unwrap_err(), Errno::EEXIST);
+    let bigger = SharedSegment::create(w.ns.clone(), w.root(), key, 65, 0o600);
+    assert_eq!(
+        bigger.unwrap_err(),
+        Errno::EINVAL,
+        "an existing segment smaller than asked"
+    );
+    let b = SharedSegment::open(w.ns.clone(), w.root(), key).unwrap();
+    assert_eq!((b.id(), b.size()), (a.id(), 64));
+    let missing = SharedSegment::open(w.ns.clone(), w.root(), Key(77));
+    assert_eq!(missing.unwrap_err(), Errno::ENOENT);
+    let private = SharedSegment::open(w.ns.clone(), w.root(), Key::PRIVATE);
+    assert_eq!(private.unwrap_err(), Errno::ENOENT);
+    let odd = SharedSegment::create(w.ns.clone(), w.root(), Key(9), 1, 0o1000);
+    assert_eq!(odd.unwrap_err(), Errno::EINVAL);
+}
+
+#[test]
+fn shared_segment_reads_and_writes_by_offset_up_to_the_end_of_the_last_page() {
+    let w = World::new();
+    let seg = SharedSegment::create(w.ns.clone(), w.root(), Key::PRIVATE, 100, 0o600).unwrap();
+    assert_eq!(seg.to_vec().unwrap(), vec![0; 100]);
+    seg.write(98, b"xyz").unwrap();
+    seg.write(4095, b"!").unwrap();
+    assert_eq!(seg.write(4095, b"!!"), Err(Errno::EFAULT));
+    assert_eq!(seg.read(4096, &mut [0]), Err(Errno::EFAULT));
+    assert_eq!(seg.read(u64::MAX, &mut [0]), Err(Errno::EFAULT));
+    assert_eq!(&seg.to_vec().unwrap()[98..], b"xy");
+}
+
+#[test]
+fn read_only_shared_segment_needs_only_read_permission_and_cannot_write() {
+    let w = World::new();
+    let key = Key(0x52);
+    let _owner = SharedSegment::create(w.ns.clone(), w.root(), key, 10, 0o644).unwrap();
+    let user = w.caller(Credentials::user(1000, 1000), 2000).0;
+    let rw = SharedSegment::open(w.ns.clone(), user.clone(), key);
+    assert_eq!(rw.unwrap_err(), Errno::EACCES);
+    let ro = SharedSegment::open_read_only(w.ns.clone(), user, key).unwrap();
+    assert!(ro.is_read_only());
+    assert_eq!(ro.write(0, b"x"), Err(Errno::EFAULT));
+    assert_eq!(ro.to_vec().unwrap(), vec![0; 10]);
+}
+
+#[test]
+fn destroyed_shared_segment_frees_its_key_and_lives_until_its_last_handle_drops() {
+    let w = World::new();
+    let key = Key(0x53);
+    let seg = SharedSegment::create(w.ns.clone(), w.root(), key, 10, 0o600).unwrap();
+    seg.write(0, b"kept").unwrap();
+    let memory = Arc::downgrade(seg.memory().unwrap());
+    seg.destroy().unwrap();
+    assert_eq!(seg.stat().unwrap().shm_perm.mode, 0o1600);
+    let other = SharedSegment::create(w.ns.clone(), w.root(), key, 10, 0o600).unwrap();
+    assert_ne!(other.id(), seg.id());
+    let mut buf = [0; 4];
+    seg.read(0, &mut buf).unwrap();
+    assert_eq!(&buf, b"kept");
+    drop(seg);
+    assert!(memory.upgrade().is_none());
+    SharedSegment::remove(&w.ns, &w.root(), key).unwrap();
+    assert_eq!(
+        other.stat().unwrap().shm_perm.mode,
+        0o1600,
+        "removed, still attached"
+    );
+    assert_eq!(
+        SharedSegment::remove(&w.ns, &w.root(), key),
+        Err(Errno::ENOENT)
+    );
+}
+
+#[test]
+fn shared_segment_handles_in_two_threads_see_each_others_writes() {
+    let w = World::new();
+    let key = Key(0x54);
+    let seg = SharedSegment::create(w.ns.clone(), w.root(), key, 256, 0o600).unwrap();
+    let ns = w.ns.clone();
+    let me = w.root();
+    thread::spawn(move || {
+        let seg = SharedSegment::open(ns, me, key).unwrap();
+        let bytes: Vec<u8> = (0..=255).collect();
+        seg.write(0, &bytes).unwrap();
+    })
+    .join()
+    .unwrap();
+    assert_eq!(seg.to_vec().unwrap(), (0..=255).collect::<Vec<u8>>());
+    assert_eq!(seg.stat().unwrap().shm_nattch, 1);
 }

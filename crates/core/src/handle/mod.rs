@@ -11,6 +11,8 @@
 //! - [`Semaphore`]: a semaphore set; `p`, `v`, `wait_zero`, a timed `p`, `get`/`set`,
 //!   `get_all`/`set_all`, atomic [`SemOps`] arrays, and [`SemGuard`], which undoes what it
 //!   acquired when dropped, also while unwinding from a panic.
+//! - [`SharedSegment`]: a segment created or opened and attached in one call, read and
+//!   written by offset, detached when dropped.
 //!
 //! Every operation goes through the same code as the syscall-shaped methods, so it follows
 //! the same rules: permissions are checked against the handle's caller on every call, and a
@@ -24,10 +26,12 @@
 //! blocker: [`MessageQueue::with_caller`] and [`Semaphore::with_caller`] make one.
 
 mod queue;
+mod segment;
 mod sem_ops;
 mod semaphore;
 
 pub use queue::MessageQueue;
+pub use segment::SharedSegment;
 pub use sem_ops::SemOps;
 pub use semaphore::{SemGuard, Semaphore};
 
