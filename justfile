@@ -19,13 +19,19 @@ tour:
 
 # The emulation beside the host kernel (needs root: a private IPC namespace per test).
 check-host:
-    cargo test -p sysvipc --test differential_msg
+    cargo test -p sysvipc --test differential_msg --test differential_sem --test differential_shm
     cargo test -p sysvipc-host
+
+# The performance comparison (emulation, host kernel, plain baseline) and the memory figures;
+# ARGS go to criterion (e.g. `--quick`, or a group filter such as `msg_pair`).
+bench *ARGS:
+    cargo bench -p sysvipc --bench compare -- {{ARGS}}
 
 # Everything CI runs.
 ci:
     bash .ci/run
 
-# Fuzz the message-queue operations for SECS seconds (needs nightly and `cargo install cargo-fuzz`).
-fuzz SECS="60":
-    cd fuzz && cargo +nightly fuzz run msg_ops -- -max_total_time={{SECS}} -timeout=10
+# Run fuzz target TARGET (msg_ops or shm_ops) for SECS seconds (needs nightly and
+# `cargo install cargo-fuzz`).
+fuzz TARGET="msg_ops" SECS="60":
+    cd fuzz && cargo +nightly fuzz run {{TARGET}} -- -max_total_time={{SECS}} -timeout=10
