@@ -61,7 +61,10 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         // SAFETY: as above, for `realloc`.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -138,8 +141,9 @@ impl<'c> Group<'c> {
     /// Benchmarks `run(iters) -> elapsed` as `column` (emulation, host or baseline).
     fn bench(&mut self, column: &str, mut run: impl FnMut(u64) -> Duration) {
         let key = format!("{}/{column}", self.name);
-        self.group
-            .bench_function(column, |b| b.iter_custom(|iters| record(&key, iters, run(iters))));
+        self.group.bench_function(column, |b| {
+            b.iter_custom(|iters| record(&key, iters, run(iters)))
+        });
     }
 
     fn finish(self) {
@@ -500,7 +504,8 @@ fn typed_receive(c: &mut Criterion, host: Option<&host::Host>) {
         let me = root(1);
         let id = ns.msgget(&me, 0, abi::IPC_CREAT | 0o600).unwrap();
         for _ in 0..depth {
-            ns.msgsnd(&me, id, Message::new(2, vec![0]), NOWAIT).unwrap();
+            ns.msgsnd(&me, id, Message::new(2, vec![0]), NOWAIT)
+                .unwrap();
         }
         // The baseline is a plain list searched front to back, as a queue without an index
         // (Linux's) is.
@@ -520,7 +525,8 @@ fn typed_receive(c: &mut Criterion, host: Option<&host::Host>) {
             g.bench("emulation", |iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    ns.msgsnd(&me, id, Message::new(1, vec![1]), NOWAIT).unwrap();
+                    ns.msgsnd(&me, id, Message::new(1, vec![1]), NOWAIT)
+                        .unwrap();
                     let got = ns.msgrcv(&me, id, 8, msgtyp, flags | NOWAIT).unwrap();
                     debug_assert_eq!(got.mtype, 1);
                     black_box(got);
@@ -627,8 +633,7 @@ fn producers_consumers(c: &mut Criterion) {
                         barrier.wait();
                         for _ in 0..per {
                             if t < N {
-                                ns.msgsnd(&me, id, Message::new(1, vec![0; 16]), 0)
-                                    .unwrap();
+                                ns.msgsnd(&me, id, Message::new(1, vec![0; 16]), 0).unwrap();
                             } else {
                                 black_box(ns.msgrcv(&me, id, 16, 0, 0).unwrap());
                             }
@@ -679,7 +684,9 @@ fn semops(c: &mut Criterion, host: Option<&host::Host>) {
     let ns = Arc::new(IpcNamespace::new());
     let me = root(1);
     for (label, n) in [("uncontended", 1u16), ("array_of_10", 10)] {
-        let id = ns.semget(&me, 0, i32::from(n), abi::IPC_CREAT | 0o600).unwrap();
+        let id = ns
+            .semget(&me, 0, i32::from(n), abi::IPC_CREAT | 0o600)
+            .unwrap();
         let v: Vec<Sembuf> = (0..n).map(|i| op(i, 1)).collect();
         let p: Vec<Sembuf> = (0..n).map(|i| op(i, -1)).collect();
         let mut g = Group::new(c, &format!("semop_VP/{label}"));
@@ -741,8 +748,7 @@ fn semops(c: &mut Criterion, host: Option<&host::Host>) {
     #[cfg(target_os = "linux")]
     if let Some(h) = host {
         let hid = h.sem_set(1);
-        h.ns
-            .semctl_setval(&sysvipc_host::HostCaller::root(), hid, 0, 1)
+        h.ns.semctl_setval(&sysvipc_host::HostCaller::root(), hid, 0, 1)
             .unwrap();
         g.bench("host", |iters| h.sem_contended(hid, iters.div_ceil(2)));
     }
@@ -800,7 +806,9 @@ fn shm_cycles(c: &mut Criterion, host: Option<&host::Host>) {
         let mut next = 0;
         time_loop(iters, || {
             next += 1;
-            table.lock().insert(next, vec![0u8; 4096].into_boxed_slice());
+            table
+                .lock()
+                .insert(next, vec![0u8; 4096].into_boxed_slice());
             black_box(table.lock().remove(&next));
         })
     });
@@ -847,10 +855,7 @@ fn memory() -> Vec<(String, String)> {
     let mut rows = Vec::new();
     let before = live();
     let ns = IpcNamespace::new();
-    rows.push((
-        "empty namespace".into(),
-        format!("{} B", live() - before),
-    ));
+    rows.push(("empty namespace".into(), format!("{} B", live() - before)));
     let me = root(1);
     let before = live();
     const QUEUES: usize = 1_000;
@@ -879,7 +884,10 @@ fn memory() -> Vec<(String, String)> {
     ));
     let before = live();
     let sem = ns.semget(&me, 0, 1, abi::IPC_CREAT | 0o600).unwrap();
-    rows.push(("per semaphore set of 1".into(), format!("{} B", live() - before)));
+    rows.push((
+        "per semaphore set of 1".into(),
+        format!("{} B", live() - before),
+    ));
     let before = live();
     let seg = ns.shmget(&me, 0, 1 << 20, abi::IPC_CREAT | 0o600).unwrap();
     rows.push((
@@ -918,6 +926,9 @@ fn report(host_available: bool, memory: &[(String, String)]) {
         let emu = median_ns(&format!("{group}/emulation"));
         let host = median_ns(&format!("{group}/host"));
         let base = median_ns(&format!("{group}/baseline"));
+        if emu.is_none() && host.is_none() && base.is_none() {
+            continue; // filtered out
+        }
         println!(
             "| {group} | {} | {} | {} | {} | {} |",
             fmt_ns(emu),

@@ -58,11 +58,24 @@ const SLEEPING: u8 = 4;
 /// A blocker for OS threads, on the machine's clock ([`SystemClock`]).
 ///
 /// [`interrupt`](Self::interrupt) plays the role of a signal.
+///
+/// A sleeper first spins briefly, watching for its wake-up (the other party of a round trip
+/// usually answers within a few hundred nanoseconds, much less than a park and an unpark
+/// cost), and only then parks on a condition variable. The wake-up bits live in an atomic so
+/// the spin reads no lock; a waker takes the lock and notifies only when the sleeper has
+/// parked: both publish their bit (`SLEEPING`, `WOKEN`) before reading the other's, so at
+/// least one of them sees the other and no wake-up is lost.
 #[derive(Default)]
 pub struct ThreadBlocker {
-    flags: Mutex<u8>,
+    flags: AtomicU8,
+    lock: Mutex<()>,
     changed: Condvar,
 }
+
+/// Spin iterations before parking (`spin_loop` hints, then `yield_now` for the last ones):
+/// a few microseconds at most.
+const SPINS: u32 = 64;
+const YIELDS_AFTER: u32 = 48;
 
 impl ThreadBlocker {
     /// A blocker with no wake-up or interruption pending.
@@ -72,64 +85,97 @@ impl ThreadBlocker {
 
     /// Interrupts the current or next [`Blocker::block`].
     pub fn interrupt(&self) {
-        *self.flags.lock() |= INTERRUPTED;
-        self.changed.notify_all();
+        self.signal(INTERRUPTED);
     }
 
-    /// Whether a thread is asleep in [`Blocker::block`] right now.
+    /// Whether a thread is parked in [`Blocker::block`] right now.
     pub fn is_sleeping(&self) -> bool {
-        *self.flags.lock() & SLEEPING != 0
+        self.flags.load(Ordering::SeqCst) & SLEEPING != 0
     }
 
-    /// Waits until a thread is asleep in [`Blocker::block`] (for tests: no timing guesswork).
+    /// Waits until a thread is parked in [`Blocker::block`] (for tests: no timing guesswork).
     pub fn wait_until_sleeping(&self) {
-        let mut f = self.flags.lock();
-        while *f & SLEEPING == 0 {
-            self.changed.wait(&mut f);
+        let mut g = self.lock.lock();
+        while !self.is_sleeping() {
+            self.changed.wait(&mut g);
+        }
+    }
+
+    fn signal(&self, bit: u8) {
+        let before = self.flags.fetch_or(bit, Ordering::SeqCst);
+        if before & SLEEPING != 0 {
+            // Taking the lock orders the notification after the sleeper's check-then-wait.
+            let _g = self.lock.lock();
+            self.changed.notify_all();
+        }
+    }
+
+    /// The pending wake-up, if any.
+    fn pending(&self) -> Option<Wakeup> {
+        let f = self.flags.load(Ordering::SeqCst);
+        if f & WOKEN != 0 {
+            Some(Wakeup::Woken)
+        } else if f & INTERRUPTED != 0 {
+            Some(Wakeup::Interrupted)
+        } else {
+            None
         }
     }
 }
 
 impl Blocker for ThreadBlocker {
     fn block(&self, deadline: Option<Duration>) -> Wakeup {
-        // A deadline too far away for an `Instant` is never reached: sleep without one.
-        let until = deadline.and_then(SystemClock::checked_instant_at);
-        let mut f = self.flags.lock();
-        let why = loop {
-            if *f & WOKEN != 0 {
-                break Wakeup::Woken;
-            }
-            if *f & INTERRUPTED != 0 {
-                break Wakeup::Interrupted;
-            }
-            if deadline.is_some_and(|d| SystemClock.monotonic() >= d) {
-                break Wakeup::TimedOut;
-            }
-            if *f & SLEEPING == 0 {
-                *f |= SLEEPING;
-                self.changed.notify_all();
-            }
-            match until {
-                Some(t) => {
-                    self.changed.wait_until(&mut f, t);
-                }
-                None => self.changed.wait(&mut f),
-            }
-        };
-        *f &= !(WOKEN | INTERRUPTED | SLEEPING);
+        let why = self.wait(deadline);
+        self.flags
+            .fetch_and(!(WOKEN | INTERRUPTED | SLEEPING), Ordering::SeqCst);
         why
     }
 
     fn wake(&self) {
-        *self.flags.lock() |= WOKEN;
+        self.signal(WOKEN);
+    }
+}
+
+impl ThreadBlocker {
+    fn wait(&self, deadline: Option<Duration>) -> Wakeup {
+        let timed_out = || deadline.is_some_and(|d| SystemClock.monotonic() >= d);
+        for i in 0..SPINS {
+            if let Some(why) = self.pending() {
+                return why;
+            }
+            if i < YIELDS_AFTER {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        // A deadline too far away for an `Instant` is never reached: park without one.
+        let until = deadline.and_then(SystemClock::checked_instant_at);
+        let mut g = self.lock.lock();
+        self.flags.fetch_or(SLEEPING, Ordering::SeqCst);
+        // Wake a test waiting in `wait_until_sleeping`.
         self.changed.notify_all();
+        loop {
+            if let Some(why) = self.pending() {
+                return why;
+            }
+            if timed_out() {
+                return Wakeup::TimedOut;
+            }
+            match until {
+                Some(t) => {
+                    self.changed.wait_until(&mut g, t);
+                }
+                None => self.changed.wait(&mut g),
+            }
+        }
     }
 }
 
 impl fmt::Debug for ThreadBlocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadBlocker")
-            .field("flags", &*self.flags.lock())
+            .field("flags", &self.flags.load(Ordering::Relaxed))
             .finish()
     }
 }
