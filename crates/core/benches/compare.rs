@@ -680,6 +680,64 @@ fn producers_consumers(c: &mut Criterion) {
     }
 }
 
+/// Independent work on different objects: each of `threads` threads runs 64 B msgsnd+msgrcv
+/// pairs on its own queue. Time per pair and thread: flat as threads are added when nothing
+/// on the path is shared.
+fn scaling(c: &mut Criterion) {
+    let ns = Arc::new(IpcNamespace::new());
+    for threads in [1usize, 2] {
+        let mut g = Group::new(c, &format!("own_queue_pairs/{threads}_threads"));
+        let ids: Vec<i32> = (0..threads)
+            .map(|_| ns.msgget(&root(1), 0, abi::IPC_CREAT | 0o600).unwrap())
+            .collect();
+        g.bench("emulation", |iters| {
+            let barrier = Arc::new(Barrier::new(threads));
+            let handles: Vec<_> = ids
+                .iter()
+                .map(|&id| {
+                    let (ns, barrier) = (Arc::clone(&ns), Arc::clone(&barrier));
+                    thread::spawn(move || {
+                        let me = root(30);
+                        barrier.wait();
+                        time_loop(iters, || {
+                            ns.msgsnd(&me, id, Message::new(1, vec![0; 64]), NOWAIT)
+                                .unwrap();
+                            black_box(ns.msgrcv(&me, id, 64, 0, NOWAIT).unwrap());
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .max()
+                .unwrap()
+        });
+        g.bench("baseline", |iters| {
+            let barrier = Arc::new(Barrier::new(threads));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let barrier = Arc::clone(&barrier);
+                    thread::spawn(move || {
+                        let q = Mutex::new(VecDeque::<Vec<u8>>::new());
+                        barrier.wait();
+                        time_loop(iters, || {
+                            q.lock().push_back(vec![0; 64]);
+                            black_box(q.lock().pop_front().unwrap());
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .max()
+                .unwrap()
+        });
+        g.finish();
+    }
+}
+
 fn semops(c: &mut Criterion, host: Option<&host::Host>) {
     let ns = Arc::new(IpcNamespace::new());
     let me = root(1);
@@ -965,6 +1023,7 @@ fn main() {
     typed_receive(&mut c, host.as_ref());
     ping_pong(&mut c, host.as_ref());
     producers_consumers(&mut c);
+    scaling(&mut c);
     semops(&mut c, host.as_ref());
     shm_cycles(&mut c, host.as_ref());
     lookups(&mut c, host.as_ref());
