@@ -12,10 +12,18 @@
 //!
 //! # Locking
 //!
-//! Lock order: `Registry::table` → the object's own lock. Objects are lent to closures that run
-//! with the table locked (read for lookups, write for creation and removal), so the extent of
-//! the lock is visible at every call site and no guard escapes; a closure may lock the object
-//! but must not block, call back into this registry, or read a clock.
+//! Lock order: `Registry::table` → a lookup slot → the object's own lock. Objects are lent to
+//! closures, so the extent of a lock is visible at every call site and no guard escapes; a
+//! closure may lock the object but must not block, call back into this registry, or read a
+//! clock.
+//!
+//! Lookups by id ([`Registry::with`], [`Registry::get`]: every `msgsnd`, `semop`, `shmat`…)
+//! do not touch the table's lock: they read-lock the object's own slot in `lookup`, a second
+//! index by slot number whose entries are published and withdrawn under the table's write
+//! lock. So operations on different objects share no lock and no written cache line, and
+//! scale with threads. Creation, removal, key lookups and the `*_STAT`/`*_INFO` walks take
+//! the table's lock; removal also write-locks the slot, so its veto and the unlinking are
+//! exclusive with every lookup of that object.
 //!
 //! # Invariants (whenever `table` is unlocked)
 //!
@@ -25,7 +33,7 @@
 //! - `max_idx` is the highest occupied index, or -1 when the table is empty.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 
@@ -58,6 +66,41 @@ pub(crate) enum Removal {
 /// Objects of one kind in one namespace, by key and by id.
 pub(crate) struct Registry<T> {
     table: RwLock<Table<T>>,
+    /// The live objects by slot, for lookups by id (lock 2, after `table`).
+    lookup: Lookup<T>,
+}
+
+/// A lookup slot: the id and the object living at its index.
+type Entry<T> = RwLock<Option<(Id, Arc<T>)>>;
+
+/// Slots per lazily allocated chunk of [`Lookup`].
+const CHUNK: usize = 64;
+
+/// Slots by index, in chunks allocated on first use (an empty registry allocates nothing; the
+/// chunk table is allocated with the first object). Entries only change under the table's
+/// write lock.
+struct Lookup<T> {
+    chunks: OnceLock<Box<[OnceLock<Box<[Entry<T>; CHUNK]>>]>>,
+}
+
+impl<T> Lookup<T> {
+    /// The slot at `index`, if its chunk exists.
+    fn slot(&self, index: usize) -> Option<&Entry<T>> {
+        let chunk = self.chunks.get()?.get(index / CHUNK)?.get()?;
+        Some(&chunk[index % CHUNK])
+    }
+
+    /// The slot at `index` (< `IPCMNI`), allocating its chunk if needed.
+    fn slot_or_init(&self, index: usize) -> &Entry<T> {
+        let chunks = self.chunks.get_or_init(|| {
+            (0..abi::IPCMNI as usize / CHUNK)
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        let chunk = chunks[index / CHUNK]
+            .get_or_init(|| Box::new(std::array::from_fn(|_| RwLock::new(None))));
+        &chunk[index % CHUNK]
+    }
 }
 
 struct Slot<T> {
@@ -97,6 +140,9 @@ impl<T> Default for Registry<T> {
                 cursor: 0,
                 next_id: -1,
             }),
+            lookup: Lookup {
+                chunks: OnceLock::new(),
+            },
         }
     }
 }
@@ -138,7 +184,11 @@ impl<T> Registry<T> {
             }
         }
         let build = prepare()?;
-        table.insert(key, limit, build)
+        let id = table.insert(key, limit, build)?;
+        if let Some(slot) = table.slots.get(id.index()).and_then(Option::as_ref) {
+            *self.lookup.slot_or_init(id.index()).write() = Some((id, Arc::clone(&slot.obj)));
+        }
+        Ok(id)
     }
 
     /// Runs `f` on the object named by `id` (`ipc_obtain_object_check`): `EINVAL` when `id` is
@@ -148,8 +198,14 @@ impl<T> Registry<T> {
         id: Id,
         f: impl FnOnce(&Arc<T>) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
-        let table = self.table.read();
-        f(&table.by_id(id)?.obj)
+        if id.raw() < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let entry = self.lookup.slot(id.index()).ok_or(Errno::EINVAL)?.read();
+        match &*entry {
+            Some((live, obj)) if *live == id => f(obj),
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     /// Runs `f` on the object in slot `index` whatever its sequence number
@@ -189,9 +245,15 @@ impl<T> Registry<T> {
     ) -> Result<R, Errno> {
         let mut table = self.table.write();
         let index = id.index();
-        let (removal, r) = f(&table.by_id(id)?.obj)?;
+        let obj = Arc::clone(&table.by_id(id)?.obj);
+        // Exclusive with every lookup of this object while the veto runs.
+        let mut entry = self.lookup.slot_or_init(index).write();
+        let (removal, r) = f(&obj)?;
         match removal {
-            Removal::Unlink => table.unlink(index),
+            Removal::Unlink => {
+                table.unlink(index);
+                *entry = None;
+            }
             Removal::HideKey => table.hide_key(index),
         }
         Ok(r)
