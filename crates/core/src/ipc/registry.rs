@@ -76,11 +76,14 @@ type Entry<T> = RwLock<Option<(Id, Arc<T>)>>;
 /// Slots per lazily allocated chunk of [`Lookup`].
 const CHUNK: usize = 64;
 
+/// A chunk of [`CHUNK`] lookup slots, allocated on first use.
+type Chunk<T> = OnceLock<Box<[Entry<T>; CHUNK]>>;
+
 /// Slots by index, in chunks allocated on first use (an empty registry allocates nothing; the
 /// chunk table is allocated with the first object). Entries only change under the table's
 /// write lock.
 struct Lookup<T> {
-    chunks: OnceLock<Box<[OnceLock<Box<[Entry<T>; CHUNK]>>]>>,
+    chunks: OnceLock<Box<[Chunk<T>]>>,
 }
 
 impl<T> Lookup<T> {
