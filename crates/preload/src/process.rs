@@ -77,9 +77,10 @@ impl Process {
     /// The calling thread as the kernel sees it now.
     fn caller(&self) -> Caller {
         let pid = sys::getpid();
-        let undo = {
+        let (undo, forked) = {
             let mut u = self.undo.lock();
-            if u.0 != pid {
+            let forked = u.0 != pid;
+            if forked {
                 // A forked child: the list it inherited is the parent's (the child's copy of
                 // it must not be applied), and the kernel gives a child an empty one.
                 std::mem::forget(u.1.take());
@@ -87,8 +88,11 @@ impl Process {
             }
             // After exit() has applied the list: a list for this call only, applied when it
             // ends, as the process is going away anyway.
-            u.1.clone().unwrap_or_else(|| SemUndo::new(pid))
+            (u.1.clone().unwrap_or_else(|| SemUndo::new(pid)), forked)
         };
+        if forked {
+            self.space.lock().adopt(pid);
+        }
         Caller {
             cred: sys::credentials(),
             pid,
@@ -187,7 +191,7 @@ impl Process {
 }
 
 impl Space {
-    /// A forked child's first call: the table it inherited is its parent's; it becomes the
+    /// A forked child's first call (any call): the table it inherited is its parent's; it becomes the
     /// child's own copy (each attachment opened once more, as the kernel's fork does).
     fn adopt(&mut self, pid: i32) {
         if self.table.pid() != pid {

@@ -7,12 +7,13 @@
 //! A test that needs something the machine lacks (a C compiler, `unshare -i`, `strace`)
 //! prints why and passes without checking.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The programs, by file name in `tests/c/`.
-const PROGRAMS: [&str; 6] = ["msg", "sem", "shm", "threads", "perm", "limits"];
+const PROGRAMS: [&str; 7] = ["msg", "sem", "shm", "threads", "perm", "limits", "fork"];
 
 /// The syscalls that must never reach the host under the library.
 const IPC_SYSCALLS: [&str; 12] = [
@@ -47,7 +48,14 @@ fn library() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
         if let Some(p) = std::env::var_os("SYSVIPC_PRELOAD_LIB") {
-            return PathBuf::from(p);
+            let p = PathBuf::from(p);
+            // A missing library would make ld.so warn and run every program natively.
+            assert!(
+                p.exists(),
+                "SYSVIPC_PRELOAD_LIB={} does not exist",
+                p.display()
+            );
+            return p;
         }
         let exe = std::env::current_exe().expect("test executable path");
         let deps = exe.parent().expect("deps directory");
@@ -75,8 +83,15 @@ fn works(cmd: &mut Command) -> bool {
     cmd.output().is_ok_and(|o| o.status.success())
 }
 
-/// Compiles `tests/c/<name>.c`, or `None` (with the reason printed) without a compiler.
+/// Compiles `tests/c/<name>.c` once for all tests (they run in parallel and must not
+/// overwrite a binary another one is running), or `None` (with the reason printed) without a
+/// compiler.
 fn compile(name: &str) -> Option<PathBuf> {
+    static BUILT: Mutex<BTreeMap<String, Option<PathBuf>>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(done) = built.get(name) {
+        return done.clone();
+    }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c");
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("preload-c");
     std::fs::create_dir_all(&out_dir).expect("create the output directory");
@@ -87,7 +102,7 @@ fn compile(name: &str) -> Option<PathBuf> {
         .arg(&out)
         .arg(src.join(format!("{name}.c")))
         .output();
-    match result {
+    let done = match result {
         Err(e) => {
             eprintln!("skipped: no C compiler ({cc}: {e})");
             None
@@ -97,7 +112,9 @@ fn compile(name: &str) -> Option<PathBuf> {
             String::from_utf8_lossy(&o.stderr)
         ),
         Ok(_) => Some(out),
-    }
+    };
+    built.insert(name.to_owned(), done.clone());
+    done
 }
 
 /// Whether private IPC namespaces can be made here.
@@ -123,17 +140,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Runs `prog` natively, after the shell commands `setup` (run in the same namespace).
-fn native(prog: &Path, setup: &str) -> Output {
-    let script = format!("{setup} exec \"$0\"");
-    sandboxed(&["sh", "-c", &script, prog.to_str().expect("UTF-8 path")])
-        .output()
-        .expect("run natively")
+/// Runs `argv` natively, after the shell commands `setup` (run in the same namespace).
+fn native(argv: &[&str], setup: &str) -> Output {
+    let script = format!("{setup} exec \"$@\"");
+    let mut all = vec!["sh", "-c", &script, "sh"];
+    all.extend_from_slice(argv);
+    sandboxed(&all).output().expect("run natively")
 }
 
-/// Runs `prog` with the library preloaded and `env` set.
-fn preloaded(prog: &Path, env: &[(&str, &str)]) -> Output {
-    let mut cmd = sandboxed(&[prog.to_str().expect("UTF-8 path")]);
+/// Runs `argv` with the library preloaded and `env` set.
+fn preloaded(argv: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = sandboxed(argv);
     cmd.env("LD_PRELOAD", library()).envs(env.iter().copied());
     cmd.output().expect("run preloaded")
 }
@@ -141,11 +158,16 @@ fn preloaded(prog: &Path, env: &[(&str, &str)]) -> Output {
 /// Compiles and runs program `name` both ways and compares what they print.
 fn differential(name: &str, setup: &str, env: &[(&str, &str)]) {
     let Some(prog) = compile(name) else { return };
+    compare(name, &[prog.to_str().expect("UTF-8 path")], setup, env);
+}
+
+/// Runs `argv` natively and preloaded (in private IPC namespaces) and compares the output.
+fn compare(name: &str, argv: &[&str], setup: &str, env: &[(&str, &str)]) {
     if !can_unshare() {
         return;
     }
-    let host = native(&prog, setup);
-    let ours = preloaded(&prog, env);
+    let host = native(argv, setup);
+    let ours = preloaded(argv, env);
     assert!(
         host.status.success(),
         "{name} failed natively: {:?}\n{}{}",
@@ -175,6 +197,24 @@ fn differential(name: &str, setup: &str, env: &[(&str, &str)]) {
     assert!(h.lines().count() > 10, "{name} printed too little:\n{h}");
 }
 
+/// `perl` and the IPC::SysV modules, or `None` with the reason printed.
+fn perl_script() -> Option<String> {
+    let ok = works(Command::new("perl").args([
+        "-MIPC::Msg",
+        "-MIPC::Semaphore",
+        "-MIPC::SharedMem",
+        "-e1",
+    ]));
+    if !ok {
+        eprintln!("skipped: perl with IPC::SysV is missing");
+        return None;
+    }
+    Some(format!(
+        "{}/tests/c/ipc_sysv.pl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+}
+
 #[test]
 fn message_queues_match_the_kernel() {
     differential("msg", "", &[]);
@@ -198,6 +238,17 @@ fn blocking_across_threads_and_signals_match_the_kernel() {
 #[test]
 fn per_thread_credentials_match_the_kernel() {
     differential("perm", "", &[]);
+}
+
+#[test]
+fn a_forked_child_sees_the_state_from_before_the_fork() {
+    differential("fork", "", &[]);
+}
+
+#[test]
+fn perl_ipc_sysv_modules_match_the_kernel() {
+    let Some(script) = perl_script() else { return };
+    compare("ipc_sysv.pl", &["perl", &script], "", &[]);
 }
 
 #[test]
@@ -246,8 +297,15 @@ fn nothing_reaches_the_host_kernel() {
         return;
     }
     let filter = format!("trace=ipc,{}", IPC_SYSCALLS.join(","));
+    let mut runs: Vec<(&str, Vec<String>)> = Vec::new();
     for name in PROGRAMS {
         let Some(prog) = compile(name) else { return };
+        runs.push((name, vec![prog.to_str().expect("UTF-8 path").to_owned()]));
+    }
+    if let Some(script) = perl_script() {
+        runs.push(("ipc_sysv.pl", vec!["perl".to_owned(), script]));
+    }
+    for (name, argv) in runs {
         let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("preload-c/{name}.strace"));
         let lib = format!("LD_PRELOAD={}", library().display());
         let mut cmd = if can_unshare() {
@@ -259,7 +317,7 @@ fn nothing_reaches_the_host_kernel() {
         };
         cmd.args(["-f", "-qq", "-e", &filter, "-E", &lib, "-o"])
             .arg(&log)
-            .arg(&prog);
+            .args(&argv);
         if name == "limits" {
             for (_, var, v) in LIMITS {
                 cmd.env(var, v);
