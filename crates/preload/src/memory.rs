@@ -24,3 +24,39 @@ impl UserMemory for OwnMemory {
         sys::write_own(addr, data)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_read_and_write_the_own_memory() {
+        let src = *b"hello";
+        let mut dst = [0u8; 5];
+        OwnMemory
+            .read(src.as_ptr() as u64, &mut dst)
+            .expect("readable");
+        assert_eq!(&dst, b"hello");
+        let mut target = [0u8; 3];
+        OwnMemory
+            .write(target.as_mut_ptr() as u64, b"abc")
+            .expect("writable");
+        assert_eq!(&target, b"abc");
+    }
+
+    #[test]
+    fn unmapped_and_read_only_memory_is_efault_not_a_crash() {
+        let mut buf = [0u8; 8];
+        assert_eq!(OwnMemory.read(8, &mut buf), Err(Errno::EFAULT));
+        assert_eq!(OwnMemory.write(8, &buf), Err(Errno::EFAULT));
+        // A string literal lives in read-only memory.
+        static RODATA: &[u8] = b"constant bytes";
+        assert_eq!(
+            OwnMemory.write(RODATA.as_ptr() as u64, b"x"),
+            Err(Errno::EFAULT)
+        );
+        assert_eq!(RODATA, b"constant bytes");
+        // Nothing to copy is fine anywhere.
+        OwnMemory.read(8, &mut []).unwrap();
+    }
+}
