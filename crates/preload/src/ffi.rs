@@ -200,8 +200,7 @@ pub unsafe extern "C" fn shmdt(shmaddr: *const c_void) -> c_int {
 /// `buf` must be valid for the command (a `shmid_ds`, `shminfo` or `shm_info`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shmctl(shmid: c_int, cmd: c_int, buf: *mut c_void) -> c_int {
-    run(|| process::get().call(|ns, t| sysvipc_syscalls::shmctl(ns, t, shmid, cmd, buf as u64)))
-        as c_int
+    run(|| process::get().shmctl(shmid, cmd, buf as u64)) as c_int
 }
 
 /// Applies the process's `SEM_UNDO` list when the process exits: the dynamic linker runs

@@ -99,7 +99,8 @@ impl Process {
             tid: sys::gettid(),
             blocker: blocker::current(),
             undo,
-            memlock_limit: sys::memlock_limit().unwrap_or(DEFAULT_MEMLOCK_LIMIT),
+            // Only SHM_LOCK consults it: read by `shmctl` (one syscall fewer elsewhere).
+            memlock_limit: DEFAULT_MEMLOCK_LIMIT,
         }
     }
 
@@ -109,9 +110,28 @@ impl Process {
         &self,
         f: impl FnOnce(&IpcNamespace, &mut Task<'_>) -> SysResult,
     ) -> SysResult {
-        let caller = self.caller();
+        self.call_as(self.caller(), f)
+    }
+
+    /// `shmctl`: as [`call`](Self::call), with the process's `RLIMIT_MEMLOCK` for `SHM_LOCK`.
+    pub(crate) fn shmctl(&self, shmid: i32, cmd: i32, buf: u64) -> SysResult {
+        let mut caller = self.caller();
+        if let Some(limit) = sys::memlock_limit() {
+            caller.memlock_limit = limit;
+        }
+        self.call_as(caller, |ns, t| {
+            sysvipc_syscalls::shmctl(ns, t, shmid, cmd, buf)
+        })
+    }
+
+    fn call_as(
+        &self,
+        caller: Caller,
+        f: impl FnOnce(&IpcNamespace, &mut Task<'_>) -> SysResult,
+    ) -> SysResult {
         let mut none = AttachTable::with_window(caller.pid, 0, 0);
-        let mut task = Task::new(&caller, &OwnMemory, &mut none);
+        let memory = OwnMemory(caller.pid);
+        let mut task = Task::new(&caller, &memory, &mut none);
         f(&self.ns, &mut task)
     }
 
@@ -142,7 +162,8 @@ impl Process {
             }
         }
         let attached = {
-            let mut task = Task::new(&caller, &OwnMemory, &mut space.table);
+            let memory = OwnMemory(caller.pid);
+            let mut task = Task::new(&caller, &memory, &mut space.table);
             sysvipc_syscalls::shmat(&self.ns, &mut task, shmid, shmaddr as u64, shmflg)
         };
         let at = match attached {
@@ -182,7 +203,8 @@ impl Process {
         space.adopt(caller.pid);
         let before = space.ranges();
         let r = {
-            let mut task = Task::new(&caller, &OwnMemory, &mut space.table);
+            let memory = OwnMemory(caller.pid);
+            let mut task = Task::new(&caller, &memory, &mut space.table);
             sysvipc_syscalls::shmdt(&self.ns, &mut task, shmaddr as u64)
         };
         space.release(&before);

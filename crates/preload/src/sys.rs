@@ -172,9 +172,10 @@ pub(crate) fn futex_wake(word: &AtomicU32) {
     };
 }
 
-/// Copies `buf.len()` bytes at `addr` of the own process into `buf` (`process_vm_readv`):
-/// `EFAULT` where the memory is not readable, instead of a crash.
-pub(crate) fn read_own(addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+/// Copies `buf.len()` bytes at `addr` of the own process (`pid`, the caller's `getpid()`)
+/// into `buf` (`process_vm_readv`): `EFAULT` where the memory is not readable, instead of a
+/// crash.
+pub(crate) fn read_own(pid: i32, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
     if buf.is_empty() {
         return Ok(());
     }
@@ -188,13 +189,13 @@ pub(crate) fn read_own(addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
     };
     // SAFETY: `local` describes `buf`, which is writable for its length; the kernel checks
     // `remote` and reports EFAULT for what is not mapped readable.
-    let n = unsafe { libc::process_vm_readv(getpid(), &local, 1, &remote, 1, 0) };
+    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
     transferred(n, buf.len())
 }
 
-/// Copies `data` to `addr` of the own process (`process_vm_writev`): `EFAULT` where the
-/// memory is not writable (a read-only mapping included); a prefix may have been written.
-pub(crate) fn write_own(addr: u64, data: &[u8]) -> Result<(), Errno> {
+/// Copies `data` to `addr` of the own process (`pid`) (`process_vm_writev`): `EFAULT` where
+/// the memory is not writable (a read-only mapping included); a prefix may have been written.
+pub(crate) fn write_own(pid: i32, addr: u64, data: &[u8]) -> Result<(), Errno> {
     if data.is_empty() {
         return Ok(());
     }
@@ -208,7 +209,7 @@ pub(crate) fn write_own(addr: u64, data: &[u8]) -> Result<(), Errno> {
     };
     // SAFETY: `local` describes `data`, which the kernel only reads; the kernel checks
     // `remote` and reports EFAULT for what is not mapped writable.
-    let n = unsafe { libc::process_vm_writev(getpid(), &local, 1, &remote, 1, 0) };
+    let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
     transferred(n, data.len())
 }
 
