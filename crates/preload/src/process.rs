@@ -20,8 +20,8 @@ const WINDOWS: [usize; 4] = [1 << 40, 1 << 36, 1 << 32, 1 << 28];
 
 /// Everything the library keeps for the process.
 ///
-/// Lock order: `space` → `undo`; neither is held while a call blocks (`space` is taken only
-/// by `shmat` and `shmdt`, which never sleep).
+/// Locks: `undo` and `space` are never held together, and neither while a call runs in the
+/// namespace, except `space` across `shmat` and `shmdt`, which never sleep.
 pub(crate) struct Process {
     ns: IpcNamespace,
     /// The process's `SEM_UNDO` list, with the pid it belongs to (a forked child finds its

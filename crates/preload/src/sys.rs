@@ -64,7 +64,9 @@ pub(crate) fn credentials() -> Credentials {
 
 /// The supplementary groups of the calling thread (raw `getgroups`).
 fn groups() -> Vec<u32> {
-    loop {
+    // Another thread cannot change this thread's groups, but a signal handler could between
+    // the two calls: ask again a few times, then go without.
+    for _ in 0..8 {
         // SAFETY: a size of 0 only asks for the count and writes nothing.
         let n = unsafe { libc::syscall(libc::SYS_getgroups, 0, std::ptr::null_mut::<u32>()) };
         if n <= 0 {
@@ -79,6 +81,7 @@ fn groups() -> Vec<u32> {
         }
         // The groups changed in between (EINVAL): ask again.
     }
+    Vec::new()
 }
 
 /// The process's `RLIMIT_MEMLOCK` soft limit (`u64::MAX` for unlimited), which `SHM_LOCK`
