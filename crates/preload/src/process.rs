@@ -145,20 +145,21 @@ impl Process {
         // A fixed address outside the reservation may hold the program's own mappings, which
         // the table does not know: claim the range first, as the kernel's overlap check
         // would refuse it (EINVAL), unless SHM_REMAP asks to replace them.
+        let fixed_len = fixed_address(shmaddr, shmflg)
+            .filter(|_| shmflg & abi::SHM_REMAP == 0)
+            .and_then(|at| {
+                let seg = self.ns.shm().find_by_id(Id::from_raw(shmid)).ok()?;
+                Some((at, seg.map_len() as usize))
+            })
+            .filter(|&(at, len)| !space.inside(at, len));
         let mut claimed = None;
-        if let Some(at) = fixed_address(shmaddr, shmflg)
-            && shmflg & abi::SHM_REMAP == 0
-            && let Ok(seg) = self.ns.shm().find_by_id(Id::from_raw(shmid))
-        {
-            let len = seg.map_len() as usize;
-            if !space.inside(at, len) {
-                match sys::placeholder(at, len) {
-                    Ok(()) => claimed = Some((at, len)),
-                    Err(Errno::EEXIST) => return Err(Errno::EINVAL),
-                    // What mmap refuses (below mmap_min_addr: EPERM), the kernel's shmat
-                    // refuses alike.
-                    Err(e) => return Err(e),
-                }
+        if let Some((at, len)) = fixed_len {
+            match sys::placeholder(at, len) {
+                Ok(()) => claimed = Some((at, len)),
+                Err(Errno::EEXIST) => return Err(Errno::EINVAL),
+                // What mmap refuses (below mmap_min_addr: EPERM), the kernel's shmat
+                // refuses alike.
+                Err(e) => return Err(e),
             }
         }
         let attached = {
