@@ -96,7 +96,7 @@ impl Process {
         Caller {
             cred: sys::credentials(),
             pid,
-            tid: sys::gettid(),
+            tid: thread_id(pid),
             blocker: blocker::current(),
             undo,
             // Only SHM_LOCK consults it: read by `shmctl` (one syscall fewer elsewhere).
@@ -269,6 +269,25 @@ impl Space {
             }
         }
     }
+}
+
+thread_local! {
+    /// The calling thread's (pid, tid) as last read: a thread's id never changes, but a
+    /// forked child's only thread inherits its parent thread's copy, hence the pid.
+    static IDS: std::cell::Cell<(i32, i32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The calling thread's id in process `pid` (`gettid`, once per thread).
+fn thread_id(pid: i32) -> i32 {
+    IDS.try_with(|ids| match ids.get() {
+        (p, tid) if p == pid => tid,
+        _ => {
+            let tid = sys::gettid();
+            ids.set((pid, tid));
+            tid
+        }
+    })
+    .unwrap_or_else(|_| sys::gettid())
 }
 
 /// The address a fixed `shmat` maps at, as `do_shmat` computes it, or `None` for a free

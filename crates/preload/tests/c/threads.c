@@ -129,7 +129,13 @@ int main(void) {
     wait_for_sleepers();
     struct msg m = {4, "wake up"};
     CHECK("main: msgsnd", msgsnd(q, &m, 8, 0));
+    pid_t receiver_tid = sleeper_tids[0];
     join(t, &o);
+    struct msqid_ds st;
+    msgctl(q, IPC_STAT, &st);
+    /* A message handed to a waiting receiver records the receiver's thread id. */
+    printf("  lspid=%s lrpid is the receiving thread: %d\n", who(st.msg_lspid),
+           st.msg_lrpid == receiver_tid);
 
     pthread_create(&t, NULL, sem_waiter, &o);
     wait_for_sleepers();
