@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use sysvipc::abi;
-use sysvipc::shm::MemfdSource;
+use sysvipc::shm::{MemfdSource, TASK_SIZE};
 use sysvipc::{
     AttachTable, Caller, Errno, Id, IpcNamespace, Protection, SemUndo, SystemClock,
     cred::DEFAULT_MEMLOCK_LIMIT,
@@ -151,6 +151,9 @@ impl Process {
                 let seg = self.ns.shm().find_by_id(Id::from_raw(shmid)).ok()?;
                 Some((at, seg.map_len() as usize))
             })
+            // A range that wraps or ends past the address space is the syscall layer's to
+            // refuse (EINVAL, ENOMEM), as the kernel refuses it before any mapping.
+            .filter(|&(at, len)| at.checked_add(len).is_some_and(|end| end <= TASK_SIZE))
             .filter(|&(at, len)| !space.inside(at, len));
         let mut claimed = None;
         if let Some((at, len)) = fixed_len {

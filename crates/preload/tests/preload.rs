@@ -13,7 +13,16 @@ use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
 /// The programs, by file name in `tests/c/`.
-const PROGRAMS: [&str; 7] = ["msg", "sem", "shm", "threads", "perm", "limits", "fork"];
+const PROGRAMS: [&str; 8] = [
+    "msg",
+    "sem",
+    "shm",
+    "weird_addresses",
+    "threads",
+    "perm",
+    "limits",
+    "fork",
+];
 
 /// The syscalls that must never reach the host under the library.
 const IPC_SYSCALLS: [&str; 12] = [
@@ -228,6 +237,11 @@ fn semaphores_match_the_kernel() {
 #[test]
 fn shared_memory_maps_and_matches_the_kernel() {
     differential("shm", "", &[]);
+}
+
+#[test]
+fn fixed_addresses_at_the_ends_of_the_address_space_match_the_kernel() {
+    differential("weird_addresses", "", &[]);
 }
 
 #[test]
