@@ -42,13 +42,13 @@ fn user_visible(e: Errno) -> Errno {
     }
 }
 
-/// `int msgget(key_t key, int msgflg)`.
+/// `int msgget(key_t key, int msgflg)`: msgget(2).
 #[unsafe(no_mangle)]
 pub extern "C" fn msgget(key: key_t, msgflg: c_int) -> c_int {
     run(|| process::get().call(|ns, t| sysvipc_syscalls::msgget(ns, t, key, msgflg))) as c_int
 }
 
-/// `int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)`.
+/// `int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)`: msgop(2).
 ///
 /// # Safety
 ///
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn msgsnd(
     }) as c_int
 }
 
-/// `ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)`.
+/// `ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)`: msgop(2).
 ///
 /// # Safety
 ///
@@ -88,7 +88,7 @@ pub unsafe extern "C" fn msgrcv(
     }) as ssize_t
 }
 
-/// `int msgctl(int msqid, int cmd, struct msqid_ds *buf)`.
+/// `int msgctl(int msqid, int cmd, struct msqid_ds *buf)`: msgctl(2).
 ///
 /// # Safety
 ///
@@ -99,14 +99,14 @@ pub unsafe extern "C" fn msgctl(msqid: c_int, cmd: c_int, buf: *mut c_void) -> c
         as c_int
 }
 
-/// `int semget(key_t key, int nsems, int semflg)`.
+/// `int semget(key_t key, int nsems, int semflg)`: semget(2).
 #[unsafe(no_mangle)]
 pub extern "C" fn semget(key: key_t, nsems: c_int, semflg: c_int) -> c_int {
     run(|| process::get().call(|ns, t| sysvipc_syscalls::semget(ns, t, key, nsems, semflg)))
         as c_int
 }
 
-/// `int semop(int semid, struct sembuf *sops, size_t nsops)`.
+/// `int semop(int semid, struct sembuf *sops, size_t nsops)`: semop(2).
 ///
 /// # Safety
 ///
@@ -120,7 +120,8 @@ pub unsafe extern "C" fn semop(semid: c_int, sops: *mut c_void, nsops: size_t) -
     }) as c_int
 }
 
-/// `int semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct timespec *timeout)`.
+/// `int semtimedop(int semid, struct sembuf *sops, size_t nsops,
+/// const struct timespec *timeout)`: semop(2).
 ///
 /// # Safety
 ///
@@ -140,7 +141,7 @@ pub unsafe extern "C" fn semtimedop(
     }) as c_int
 }
 
-/// `int semctl(int semid, int semnum, int cmd, ...)`.
+/// `int semctl(int semid, int semnum, int cmd, ...)`: semctl(2).
 ///
 /// The C function is variadic; the optional fourth argument is a `union semun` (an `int` or
 /// a pointer). It is declared here as a fixed `unsigned long`, which is ABI-correct on
@@ -160,14 +161,15 @@ pub unsafe extern "C" fn semctl(semid: c_int, semnum: c_int, cmd: c_int, arg: c_
         as c_int
 }
 
-/// `int shmget(key_t key, size_t size, int shmflg)`.
+/// `int shmget(key_t key, size_t size, int shmflg)`: shmget(2).
 #[unsafe(no_mangle)]
 pub extern "C" fn shmget(key: key_t, size: size_t, shmflg: c_int) -> c_int {
     run(|| process::get().call(|ns, t| sysvipc_syscalls::shmget(ns, t, key, size as u64, shmflg)))
         as c_int
 }
 
-/// `void *shmat(int shmid, const void *shmaddr, int shmflg)`: the address, or `(void *) -1`.
+/// `void *shmat(int shmid, const void *shmaddr, int shmflg)`: shmop(2). The address, or
+/// `(void *) -1`.
 ///
 /// # Safety
 ///
@@ -183,7 +185,7 @@ pub unsafe extern "C" fn shmat(shmid: c_int, shmaddr: *const c_void, shmflg: c_i
     r as usize as *mut c_void
 }
 
-/// `int shmdt(const void *shmaddr)`.
+/// `int shmdt(const void *shmaddr)`: shmop(2).
 ///
 /// # Safety
 ///
@@ -193,7 +195,7 @@ pub unsafe extern "C" fn shmdt(shmaddr: *const c_void) -> c_int {
     run(|| process::get().shmdt(shmaddr as usize)) as c_int
 }
 
-/// `int shmctl(int shmid, int cmd, struct shmid_ds *buf)`.
+/// `int shmctl(int shmid, int cmd, struct shmid_ds *buf)`: shmctl(2).
 ///
 /// # Safety
 ///
