@@ -37,6 +37,8 @@ macro_rules! assert_layout {
 }
 
 /// The size of the field that `project` borrows; used by `assert_layout!` in const context.
+// Compilers before 1.86 do not count uses in `const _` items and call it unused.
+#[allow(dead_code)]
 const fn field_size<T, F>(_project: fn(&T) -> &F) -> usize {
     core::mem::size_of::<F>()
 }
