@@ -25,7 +25,7 @@ check-host:
 # The performance comparison (emulation, host kernel, plain baseline) and the memory figures;
 # ARGS go to criterion (e.g. `--quick`, or a group filter such as `msg_pair`).
 bench *ARGS:
-    cargo bench -p sysvipc --bench compare -- {{ARGS}}
+    cargo bench -p sysvipc-bench --bench compare -- {{ARGS}}
 
 # Everything CI runs.
 ci:

@@ -50,8 +50,8 @@ fn live() -> isize {
 }
 
 /// What the emulation holds, as (what, bytes) rows: an empty namespace, an empty queue, a
-/// queued message beyond its text, a semaphore set, an untouched segment. All zero unless
-/// [`Counting`] is the global allocator.
+/// queued message beyond its text, the first object of a kind, a semaphore set, an untouched
+/// segment. All zero unless [`Counting`] is the global allocator.
 pub fn memory() -> Vec<(String, String)> {
     let mut rows = Vec::new();
     let before = live();
@@ -86,9 +86,16 @@ pub fn memory() -> Vec<(String, String)> {
     let before = live();
     ns.semget(&me, 0, 1, abi::IPC_CREAT | 0o600).unwrap();
     rows.push((
+        "first object of a kind (its lookup index: the chunk table and one chunk)".into(),
+        format!("{} B", live() - before),
+    ));
+    let before = live();
+    ns.semget(&me, 0, 1, abi::IPC_CREAT | 0o600).unwrap();
+    rows.push((
         "per set of one semaphore".into(),
         format!("{} B", live() - before),
     ));
+    ns.shmget(&me, 0, 1, abi::IPC_CREAT | 0o600).unwrap();
     let before = live();
     ns.shmget(&me, 0, 1 << 20, abi::IPC_CREAT | 0o600).unwrap();
     rows.push((
