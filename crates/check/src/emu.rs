@@ -1,0 +1,266 @@
+//! The emulation backend: `sysvipc-syscalls` over an [`IpcNamespace`] on a manual clock, with
+//! [`HeapUserMemory`] buffers and one address space ([`AttachTable`]) shared by every caller.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sysvipc::{
+    AttachTable, Blocker, Caller, Capabilities, Clock, Credentials, IpcNamespace, ManualClock,
+    Wakeup,
+};
+use sysvipc_abi::Errno;
+use sysvipc_syscalls::{Arch, HeapUserMemory, Task, UserMemory};
+
+use crate::backend::{Backend, RunError, SysResult};
+use crate::scenario::{CallerSpec, Sys};
+
+/// The process id of every emulated caller.
+pub const EMU_PID: i32 = 4242;
+/// Where the emulation's wall clock starts (it advances one second before every call).
+pub const T0: i64 = 1_700_000_000;
+/// Where buffers are mapped, one every [`BUFFER_STRIDE`] bytes.
+const BUFFER_BASE: u64 = 0x1000_0000;
+const BUFFER_STRIDE: u64 = 0x100_0000;
+/// `BAD`: nothing is ever mapped there.
+const BAD: u64 = 0xdead_0000;
+
+/// A blocker that is interrupted as soon as it sleeps: a call that would block returns at
+/// once, as the host backend's interrupted thread does.
+struct InterruptAtOnce;
+
+impl Blocker for InterruptAtOnce {
+    fn block(&self, _deadline: Option<Duration>) -> Wakeup {
+        Wakeup::Interrupted
+    }
+
+    fn wake(&self) {}
+}
+
+#[cfg(target_arch = "x86_64")]
+const ARCH: Arch = Arch::X86_64;
+#[cfg(not(target_arch = "x86_64"))]
+const ARCH: Arch = Arch::Generic;
+
+/// The emulation, as a scenario sees it.
+pub struct Emulation {
+    ns: IpcNamespace,
+    clock: Arc<ManualClock>,
+    memory: HeapUserMemory,
+    attach: AttachTable,
+    base: Caller,
+    callers: HashMap<String, Caller>,
+    buffers: u64,
+}
+
+impl std::fmt::Debug for Emulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulation").finish_non_exhaustive()
+    }
+}
+
+impl Default for Emulation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn credentials(spec: &CallerSpec) -> Credentials {
+    Credentials {
+        euid: spec.uid,
+        egid: spec.gid,
+        fsgid: spec.fsgid,
+        groups: spec.groups.clone(),
+        caps: Capabilities::from_bits_truncate(spec.caps),
+    }
+}
+
+impl Emulation {
+    /// A fresh namespace with the predefined caller `root`.
+    pub fn new() -> Emulation {
+        let clock = Arc::new(ManualClock::new(T0));
+        let ns = IpcNamespace::with_clock(clock.clone());
+        let base = Caller::new(
+            credentials(&CallerSpec::root()),
+            EMU_PID,
+            Arc::new(InterruptAtOnce),
+        );
+        let mut callers = HashMap::new();
+        callers.insert("root".to_owned(), base.clone());
+        Emulation {
+            ns,
+            clock,
+            memory: HeapUserMemory::new(),
+            attach: AttachTable::new(EMU_PID),
+            base,
+            callers,
+            buffers: 0,
+        }
+    }
+
+    /// The namespace, e.g. to list its objects.
+    pub fn namespace(&self) -> &IpcNamespace {
+        &self.ns
+    }
+
+    /// Sets every caller's `RLIMIT_MEMLOCK` (what `SHM_LOCK` may lock without CAP_IPC_LOCK),
+    /// e.g. to the host process's.
+    pub fn set_memlock_limit(&mut self, bytes: u64) {
+        self.base.memlock_limit = bytes;
+        for c in self.callers.values_mut() {
+            c.memlock_limit = bytes;
+        }
+    }
+
+    fn task_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let mut pieces = Vec::new();
+        let mut at = addr;
+        let end = addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
+        // Through the attach table where it covers the address, plain memory elsewhere.
+        while at < end {
+            let hit = usize::try_from(at).ok().and_then(|a| self.attach.find(a));
+            let (attached, until) = match hit {
+                Some(m) => (true, (m.end() as u64).min(end)),
+                None => {
+                    let next = self
+                        .attach
+                        .mappings()
+                        .map(|m| m.start() as u64)
+                        .find(|s| *s > at)
+                        .unwrap_or(u64::MAX);
+                    (false, next.min(end))
+                }
+            };
+            pieces.push((attached, at, until));
+            at = until;
+        }
+        for (attached, from, to) in pieces {
+            let range = (from - addr) as usize..(to - addr) as usize;
+            let part = buf.get_mut(range).ok_or(Errno::EFAULT)?;
+            if attached {
+                self.attach.read(from as usize, part)?;
+            } else {
+                self.memory.read(from, part)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Emulation {
+    fn label(&self) -> &'static str {
+        "emulation"
+    }
+
+    fn add_caller(&mut self, name: &str, spec: &CallerSpec) -> Result<(), RunError> {
+        // Another set of credentials of the same process: same pid, undo list, memlock limit.
+        let caller = Caller {
+            cred: credentials(spec),
+            ..self.base.clone()
+        };
+        self.callers.insert(name.to_owned(), caller);
+        Ok(())
+    }
+
+    fn add_buffer(&mut self, len: usize) -> Result<u64, RunError> {
+        let addr = BUFFER_BASE + self.buffers * BUFFER_STRIDE;
+        if len as u64 >= BUFFER_STRIDE {
+            return Err(RunError::Unsupported("a buffer is at most 16 MiB".into()));
+        }
+        self.buffers += 1;
+        self.memory.map(addr, len);
+        Ok(addr)
+    }
+
+    fn bad_address(&self) -> u64 {
+        BAD
+    }
+
+    fn read(&self, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        let mut buf = vec![0; len];
+        self.task_read(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        // Check the whole range first, so that a failed write writes nothing.
+        self.read(addr, data.len())?;
+        let root = self.base.clone();
+        let task = Task::new(&root, &self.memory, &mut self.attach);
+        task.write(addr, data)
+    }
+
+    fn attachment_at(&self, addr: u64) -> Option<(u64, u64)> {
+        let m = self.attach.find(usize::try_from(addr).ok()?)?;
+        Some((m.start() as u64, m.len() as u64))
+    }
+
+    fn call(
+        &mut self,
+        caller: &str,
+        sys: Sys,
+        args: [u64; 6],
+        _may_block: bool,
+    ) -> Result<SysResult, RunError> {
+        let caller = self
+            .callers
+            .get(caller)
+            .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?;
+        self.clock.advance(Duration::from_secs(1));
+        let mut task = Task::new(caller, &self.memory, &mut self.attach);
+        let result = sysvipc_syscalls::syscall(&self.ns, &mut task, ARCH, sys.number(), args)
+            .unwrap_or(Err(Errno::ENOSYS));
+        // An interrupted msgsnd/msgrcv reports the kernel-internal restart code; the program
+        // (whose signal has a handler, as the host backend's) sees EINTR.
+        Ok(result.map_err(|e| {
+            if e == Errno::ERESTARTNOHAND {
+                Errno::EINTR
+            } else {
+                e
+            }
+        }))
+    }
+
+    fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {
+        let nums: Vec<i64> = value
+            .split_whitespace()
+            .map(|w| w.parse::<i64>().map_err(|_| Errno::EINVAL))
+            .collect::<Result<_, _>>()?;
+        let one = || match nums.as_slice() {
+            [v] => Ok(*v),
+            _ => Err(Errno::EINVAL),
+        };
+        let limits = self.ns.limits();
+        match name {
+            "msgmax" => limits.set_msgmax(one()?),
+            "msgmnb" => limits.set_msgmnb(one()?),
+            "msgmni" => limits.set_msgmni(one()?),
+            "sem" => match nums.as_slice() {
+                [a, b, c, d] => limits.set_sem([*a, *b, *c, *d]),
+                _ => Err(Errno::EINVAL),
+            },
+            "shmmax" => {
+                limits.set_shmmax(one()? as u64);
+                Ok(())
+            }
+            "shmall" => {
+                limits.set_shmall(one()? as u64);
+                Ok(())
+            }
+            "shmmni" => limits.set_shmmni(one()?),
+            "shm_rmid_forced" => self.ns.set_shm_rmid_forced(one()?),
+            "msg_next_id" => self.ns.set_msg_next_id(one()?),
+            "sem_next_id" => self.ns.set_sem_next_id(one()?),
+            "shm_next_id" => self.ns.set_shm_next_id(one()?),
+            _ => Err(Errno::ENOENT),
+        }
+    }
+
+    fn process_pid(&self) -> i32 {
+        EMU_PID
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.realtime()
+    }
+}

@@ -1,0 +1,2 @@
+//! The `sysvipc` command.
+fn main() {}
