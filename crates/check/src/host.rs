@@ -225,6 +225,9 @@ impl Host {
     /// The range `addr..addr + len` lies in one buffer or one live attachment (`writable`
     /// for a write).
     fn accessible(&self, addr: u64, len: usize, write: bool) -> bool {
+        if len == 0 {
+            return true;
+        }
         let Some(end) = addr.checked_add(len as u64) else {
             return false;
         };
@@ -309,6 +312,9 @@ impl Backend for Host {
         if !self.accessible(addr, len, false) {
             return Err(Errno::EFAULT);
         }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
         let mut out = vec![0; len];
         // SAFETY: `accessible` checked that the range lies in a buffer mapping or a live
         // attachment of this process, both readable and not Rust-owned objects.
@@ -321,6 +327,9 @@ impl Backend for Host {
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         if !self.accessible(addr, data.len(), true) {
             return Err(Errno::EFAULT);
+        }
+        if data.is_empty() {
+            return Ok(());
         }
         // SAFETY: `accessible` checked that the range lies in a buffer mapping or a writable
         // live attachment of this process, neither of which is a Rust-owned object.

@@ -52,8 +52,10 @@ pub mod exec;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod host;
+pub mod ipcs;
 pub mod observe;
 pub mod parse;
+pub mod random;
 pub mod scenario;
 pub mod symbols;
 pub mod trace;

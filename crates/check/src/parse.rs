@@ -584,8 +584,14 @@ impl Parser {
     fn target(&self, c: &mut Cursor<'_>) -> Result<Arg, ParseError> {
         let col = c.column();
         let name = c.ident("a buffer or attachment name")?;
+        let base = if name == "BAD" {
+            Base::Bad
+        } else {
+            Base::Name(name.clone())
+        };
         match self.names.get(&name) {
             Some(NameKind::Buffer | NameKind::Attachment) => {}
+            _ if base == Base::Bad => {}
             _ => {
                 return Err(ParseError {
                     file: self.file.clone(),
@@ -600,10 +606,7 @@ impl Parser {
             c.pos += 1;
             offset = offset.wrapping_add(c.number("an offset")? as i64);
         }
-        Ok(Arg::Ref {
-            base: Base::Name(name),
-            offset,
-        })
+        Ok(Arg::Ref { base, offset })
     }
 
     fn put(&self, c: &mut Cursor<'_>) -> Result<Stmt, ParseError> {

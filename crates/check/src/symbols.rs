@@ -70,7 +70,6 @@ pub const CAPABILITIES: &[(&str, u32)] = &[
     ("IPC_OWNER", abi::CAP_IPC_OWNER),
     ("SYS_ADMIN", abi::CAP_SYS_ADMIN),
     ("SYS_RESOURCE", abi::CAP_SYS_RESOURCE),
-    ("SYS_RAWIO", abi::CAP_SYS_RAWIO),
 ];
 
 /// The capability called `name` (`IPC_OWNER` or `CAP_IPC_OWNER`).
