@@ -9,7 +9,8 @@
 //! `BAD` reservation (mapped `PROT_NONE`), inside a buffer (each buffer ends where a
 //! `PROT_NONE` guard begins, so a copy running past its end faults there — the kernel copies
 //! in ascending order and stops at the first fault), or inside a live attachment with room
-//! for everything the call may write. Fixed `shmat` addresses are allowed only where the
+//! for everything the call may write. `put` and `show` never touch an attachment backed by
+//! huge pages (a fault without a page in the pool raises SIGBUS). Fixed `shmat` addresses are allowed only where the
 //! kernel refuses them (inside a live attachment, without `SHM_REMAP`). `put` and `show`
 //! touch only buffers and live attachments (writable ones for `put`).
 
@@ -90,6 +91,27 @@ struct Attached {
     start: u64,
     len: u64,
     writable: bool,
+    /// Backed by huge pages: never touched from here (with no page in the pool, a fault
+    /// raises SIGBUS).
+    huge: bool,
+}
+
+/// Whether the mapping at `start` uses pages larger than 4 KiB (`KernelPageSize` in
+/// `/proc/self/smaps`); true when unknown, so that it is never touched.
+fn huge_pages_at(start: u64) -> bool {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return true;
+    };
+    let head = format!("{start:x}-");
+    let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&head));
+    if lines.next().is_none() {
+        return true;
+    }
+    lines
+        .take_while(|l| !l.contains('-') || l.contains(':'))
+        .find_map(|l| l.strip_prefix("KernelPageSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .is_none_or(|kb| kb > 4)
 }
 
 /// The host kernel, as a scenario sees it.
@@ -234,10 +256,9 @@ impl Host {
         self.buffers
             .iter()
             .any(|b| addr >= b.addr && end <= b.addr + b.len)
-            || self
-                .attached
-                .iter()
-                .any(|a| addr >= a.start && end <= a.start + a.len && (a.writable || !write))
+            || self.attached.iter().any(|a| {
+                addr >= a.start && end <= a.start + a.len && (a.writable || !write) && !a.huge
+            })
     }
 
     fn track_attach(&mut self, id: u64, flags: i32, start: u64) {
@@ -251,6 +272,7 @@ impl Host {
             start,
             len,
             writable: flags & abi::SHM_RDONLY == 0,
+            huge: huge_pages_at(start),
         });
     }
 }

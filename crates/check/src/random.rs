@@ -85,7 +85,7 @@ pub fn generate(seed: u64, calls: usize) -> String {
     let mut g = Gen {
         rng: Rng::new(seed),
         out: String::new(),
-        made: [0; 4],
+        made: [0; 6],
     };
     let _ = writeln!(
         g.out,
@@ -104,15 +104,21 @@ pub fn generate(seed: u64, calls: usize) -> String {
 struct Gen {
     rng: Rng,
     out: String,
-    /// How many names of each kind (queue, set, segment, attachment) exist so far.
-    made: [u64; 4],
+    /// How many names of each kind exist so far.
+    made: [u64; 6],
 }
 
 const Q: usize = 0;
 const S: usize = 1;
 const M: usize = 2;
 const A: usize = 3;
-const PREFIX: [&str; 4] = ["q", "s", "m", "a"];
+/// Segments backed by huge pages (IPC_PRIVATE only, so no key lookup finds them among the
+/// others) and their attachments, which are never read or written: with no huge page in the
+/// pool, touching one raises SIGBUS on Linux, while the emulation gives ordinary memory
+/// (docs/conformance.md, shmget).
+const H: usize = 4;
+const HA: usize = 5;
+const PREFIX: [&str; 6] = ["q", "s", "m", "a", "h", "ha"];
 
 impl Gen {
     fn line(&mut self, text: String) {
@@ -397,9 +403,30 @@ impl Gen {
     }
 
     fn shmget(&mut self) {
-        let size = *self
-            .rng
-            .pick(&["1", "100", "4096", "4097", "8192", "0", "-1"]);
+        if self.rng.chance(10) {
+            let size = *self.rng.pick(&["1", "0x200000", "0x400000", "0"]);
+            let noreserve = if self.rng.chance(80) {
+                "SHM_NORESERVE|"
+            } else {
+                ""
+            };
+            let (who, name, flags) = (self.who(), self.new_name(H), self.get_flags());
+            self.line(format!(
+                "{who}{name} = shmget(IPC_PRIVATE, {size}, SHM_HUGETLB|{noreserve}{flags})"
+            ));
+            return;
+        }
+        let size = *self.rng.pick(&[
+            "1",
+            "100",
+            "4096",
+            "4097",
+            "8192",
+            "0",
+            "-1",
+            "0x40000000",
+            "0x100000000000",
+        ]);
         let extra = if self.rng.chance(10) {
             "SHM_NORESERVE|"
         } else {
@@ -412,7 +439,18 @@ impl Gen {
     }
 
     fn shmat(&mut self) {
-        let (who, m) = (self.who(), self.id(M));
+        let huge = self.made[H] > 0 && self.rng.chance(15);
+        let who = self.who();
+        // Only names and ids that cannot exist: a neighbouring or guessed id could name a
+        // segment backed by huge pages, whose attachment must not be touched.
+        let plain = |g: &mut Gen, kind: usize| {
+            if g.made[kind] == 0 || g.rng.chance(8) {
+                g.rng.pick(&["-1", "0x7fffffff"]).to_string()
+            } else {
+                format!("{}{}", PREFIX[kind], g.rng.below(g.made[kind]))
+            }
+        };
+        let m = if huge { plain(self, H) } else { plain(self, M) };
         let addr = *self.rng.pick(&["0", "0", "0", "0", "1", "4095"]);
         let mut flags = Vec::new();
         for (p, f) in [(25, "SHM_RDONLY"), (10, "SHM_EXEC"), (15, "SHM_RND")] {
@@ -430,7 +468,7 @@ impl Gen {
         } else {
             flags.join("|")
         };
-        let name = self.new_name(A);
+        let name = self.new_name(if huge { HA } else { A });
         self.line(format!("{who}{name} = shmat({m}, {addr}, {flags})"));
     }
 
@@ -449,6 +487,7 @@ impl Gen {
             0 => "0".into(),
             1 => "BAD".into(),
             2 => format!("{}+1", self.attachment()),
+            3 if self.made[HA] > 0 => format!("ha{}", self.rng.below(self.made[HA])),
             _ => self.attachment(),
         };
         self.line(format!("{who}shmdt({addr})"));
@@ -473,9 +512,18 @@ impl Gen {
         if cmd == "IPC_SET" {
             self.set_fields(false);
         }
-        let who = self.who();
+        // SHM_LOCK only by callers with CAP_IPC_LOCK: Linux charges a lock to the caller's
+        // *real* uid, which is 0 for every host caller (only effective ids are switched),
+        // and that charge is shared with every root process of the machine.
+        let who = if cmd == "SHM_LOCK" {
+            self.rng.pick(&["", "locker: "]).to_string()
+        } else {
+            self.who()
+        };
         let id = if cmd.starts_with("SHM_STAT") {
             self.rng.below(4).to_string()
+        } else if self.made[H] > 0 && self.rng.chance(10) {
+            self.id(H)
         } else {
             self.id(M)
         };
