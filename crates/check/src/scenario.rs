@@ -1,4 +1,4 @@
-//! A parsed scenario: its lines and what each one asks for. Built by [`crate::parse`].
+//! A parsed scenario: its lines and what each one asks for. Built by [`parse()`](crate::parse()).
 
 use std::fmt;
 
