@@ -11,7 +11,9 @@
 //! in ascending order and stops at the first fault), or inside a live attachment with room
 //! for everything the call may write. `put` and `show` never touch an attachment backed by
 //! huge pages (a fault without a page in the pool raises SIGBUS). Fixed `shmat` addresses are allowed only where the
-//! kernel refuses them (inside a live attachment, without `SHM_REMAP`). `put` and `show`
+//! kernel refuses them (inside a live attachment, without `SHM_REMAP`; page 0, which no
+//! scenario caller may map without CAP_SYS_RAWIO), and `shmdt` only of this scenario's own
+//! attachments or of addresses where none can start (it would detach another user's). `put` and `show`
 //! touch only buffers and live attachments (writable ones for `put`).
 
 use std::collections::HashMap;
@@ -223,6 +225,25 @@ impl Host {
                 )));
             }
         }
+        if sys == Sys::ShmDt {
+            // shmdt(2) unmaps whatever System V attachment starts there, also one another
+            // user of this process made: only ours, or addresses the kernel refuses.
+            let addr = args[0];
+            let ours = addr % PAGE as u64 != 0
+                || !(LOW_ADDRESSES..HIGH_ADDRESSES).contains(&addr)
+                || self.in_bad(addr)
+                || self.attached.iter().any(|a| a.start == addr)
+                || self
+                    .buffers
+                    .iter()
+                    .any(|b| (b.addr..b.addr + b.len).contains(&addr));
+            if !ours {
+                return Err(RunError::Refused(format!(
+                    "shmdt({addr:#x}): not an attachment of this scenario; it could detach \
+                     another one of this process"
+                )));
+            }
+        }
         if sys == Sys::ShmAt {
             let (addr, flags) = (args[1], args[2] as i32);
             let unaligned = addr % abi::SHMLBA != 0 && flags & abi::SHM_RND == 0;
@@ -231,8 +252,14 @@ impl Host {
             } else {
                 addr
             };
+            // A fixed 0 (an address below SHMLBA rounded down) maps page 0, which mmap refuses
+            // without CAP_SYS_RAWIO: no scenario caller can hold it (see `symbols`).
+            let rawio = self
+                .callers
+                .values()
+                .any(|c| c.caps.is_none_or(|m| m & (1 << abi::CAP_SYS_RAWIO) != 0));
             let refused_by_kernel = unaligned
-                || fixed == 0
+                || (fixed == 0 && (addr == 0 || !rawio))
                 || (flags & abi::SHM_REMAP == 0 && self.attachment_at(fixed).is_some());
             if !refused_by_kernel {
                 return Err(RunError::Refused(format!(
