@@ -85,7 +85,7 @@ pub fn generate(seed: u64, calls: usize) -> String {
     let mut g = Gen {
         rng: Rng::new(seed),
         out: String::new(),
-        made: [0; 6],
+        made: [0; 7],
     };
     let _ = writeln!(
         g.out,
@@ -105,7 +105,7 @@ struct Gen {
     rng: Rng,
     out: String,
     /// How many names of each kind exist so far.
-    made: [u64; 6],
+    made: [u64; 7],
 }
 
 const Q: usize = 0;
@@ -118,7 +118,11 @@ const A: usize = 3;
 /// (docs/conformance.md, shmget).
 const H: usize = 4;
 const HA: usize = 5;
-const PREFIX: [&str; 6] = ["q", "s", "m", "a", "h", "ha"];
+/// Segments of 16 TiB (IPC_PRIVATE, never attached: whether a hole that large is left
+/// depends on everything else mapped in the address space, which differs between the two
+/// sides).
+const G: usize = 6;
+const PREFIX: [&str; 7] = ["q", "s", "m", "a", "h", "ha", "g"];
 
 impl Gen {
     fn line(&mut self, text: String) {
@@ -215,9 +219,33 @@ impl Gen {
             20..=21 => self.shmat(),
             22 => self.shmdt(),
             23..=24 => self.shmctl(),
+            _ if self.rng.chance(8) => {
+                self.sysctl();
+                return false;
+            }
             _ => return self.touch(),
         }
         true
+    }
+
+    /// Changes a limit or knob of the namespace (values in and out of range).
+    fn sysctl(&mut self) {
+        let (name, values): (&str, &[&str]) = *self.rng.pick(&[
+            ("msgmax", &["10", "8192", "-1"][..]),
+            ("msgmnb", &["20", "16384", "0"][..]),
+            ("msgmni", &["4", "32000", "32769"][..]),
+            ("msg_next_id", &["3", "40000", "-1"][..]),
+            ("sem_next_id", &["2", "-1"][..]),
+            ("shm_next_id", &["5", "-1"][..]),
+            (
+                "sem",
+                &["3 10 2 4", "32000 1024000000 500 32000", "0 0 0 0"][..],
+            ),
+            ("shmmni", &["3", "4096", "32769"][..]),
+            ("shm_rmid_forced", &["0", "1", "2"][..]),
+        ]);
+        let value = *self.rng.pick(values);
+        self.line(format!("sysctl {name} {value}"));
     }
 
     fn msgget(&mut self) {
@@ -416,17 +444,21 @@ impl Gen {
             ));
             return;
         }
-        let size = *self.rng.pick(&[
-            "1",
-            "100",
-            "4096",
-            "4097",
-            "8192",
-            "0",
-            "-1",
-            "0x40000000",
-            "0x100000000000",
-        ]);
+        if self.rng.chance(5) {
+            let noreserve = if self.rng.chance(50) {
+                "SHM_NORESERVE|"
+            } else {
+                ""
+            };
+            let (who, name, flags) = (self.who(), self.new_name(G), self.get_flags());
+            self.line(format!(
+                "{who}{name} = shmget(IPC_PRIVATE, 0x100000000000, {noreserve}{flags})"
+            ));
+            return;
+        }
+        let size = *self
+            .rng
+            .pick(&["1", "100", "4096", "4097", "8192", "0", "-1", "0x40000000"]);
         let extra = if self.rng.chance(10) {
             "SHM_NORESERVE|"
         } else {
@@ -524,6 +556,8 @@ impl Gen {
             self.rng.below(4).to_string()
         } else if self.made[H] > 0 && self.rng.chance(10) {
             self.id(H)
+        } else if self.made[G] > 0 && self.rng.chance(10) {
+            self.id(G)
         } else {
             self.id(M)
         };
