@@ -185,3 +185,28 @@ fn diff_exits_one_on_an_unmet_expectation() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Without the rights to make an IPC namespace, `diff` says so and exits with status 3.
+/// Runs the binary as `nobody` through setpriv(1) where this test runs as root; skips
+/// otherwise.
+#[test]
+fn diff_without_an_ipc_namespace_says_why_and_exits_three() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !root || !setpriv {
+        println!("skipping: needs root and setpriv(1) to drop to an unprivileged user");
+        return;
+    }
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_sysvipc"))
+        .args(["diff", "--random", "10"])
+        .current_dir("/")
+        .output()
+        .expect("setpriv runs");
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("no private IPC namespace can be made here"));
+}
