@@ -60,6 +60,22 @@ pub trait Backend {
         may_block: bool,
     ) -> Result<SysResult, RunError>;
 
+    /// Starts `sys` as `caller` on a thread of its own (same process), named `task`; returns
+    /// once the call sleeps or has returned.
+    fn spawn(&mut self, task: &str, caller: &str, sys: Sys, args: [u64; 6])
+    -> Result<(), RunError>;
+
+    /// Takes the result of spawned `task`, interrupting it first if it is asleep (as a
+    /// signal with a handler would: EINTR).
+    fn join(&mut self, task: &str) -> Result<SysResult, RunError>;
+
+    /// Waits until every spawned call that has not returned sleeps again.
+    fn settle(&mut self) -> Result<(), RunError>;
+
+    /// The thread ids of the spawned calls, by name (what a pipelined receive records as
+    /// `msg_lrpid`).
+    fn task_ids(&self) -> Vec<(String, i32)>;
+
     /// Writes an IPC sysctl of the namespace.
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno>;
 

@@ -184,10 +184,12 @@ impl Report {
 }
 
 /// A pid, normalised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Pid {
     Zero,
     Process,
+    /// The thread of a spawned call (a pipelined receive records the receiver's tid).
+    Task(String),
     Other(i64),
 }
 
@@ -196,16 +198,23 @@ impl fmt::Display for Pid {
         match self {
             Pid::Zero => f.write_str("0"),
             Pid::Process => f.write_str("the process"),
+            Pid::Task(t) => write!(f, "the thread of `{t}`"),
             Pid::Other(p) => write!(f, "pid {p}"),
         }
     }
 }
 
-fn pid(raw: i64, process: i32) -> Pid {
+/// The process id and the spawned calls' thread ids of one side.
+type Ids = (i32, Vec<(String, i32)>);
+
+fn pid(raw: i64, (process, tasks): &Ids) -> Pid {
     match raw {
         0 => Pid::Zero,
-        p if p == i64::from(process) => Pid::Process,
-        p => Pid::Other(p),
+        p if p == i64::from(*process) => Pid::Process,
+        p => tasks
+            .iter()
+            .find(|t| i64::from(t.1) == p)
+            .map_or(Pid::Other(p), |t| Pid::Task(t.0.clone())),
     }
 }
 
@@ -235,11 +244,11 @@ struct Seen {
     since: i64,
 }
 
-/// Renders a call result; `process` maps pids.
-fn show_result(result: &SysResult, kind: ResultKind, process: i32) -> String {
+/// Renders a call result; `ids` maps pids.
+fn show_result(result: &SysResult, kind: ResultKind, ids: &Ids) -> String {
     match (result, kind) {
         (Ok(v), ResultKind::Plain) => v.to_string(),
-        (Ok(v), ResultKind::Pid) => pid(*v, process).to_string(),
+        (Ok(v), ResultKind::Pid) => pid(*v, ids).to_string(),
         (Ok(v), ResultKind::Address) if (*v as u64) % sysvipc_abi::PAGE_SIZE == 0 => {
             "a page-aligned address".into()
         }
@@ -258,6 +267,10 @@ fn hex(bytes: &[u8]) -> String {
         s.push("…".into());
     }
     format!("[{}]", s.join(" "))
+}
+
+fn ids(b: &impl Backend) -> Ids {
+    (b.process_pid(), b.task_ids())
 }
 
 /// Runs a scenario on two backends side by side and compares every line.
@@ -334,15 +347,15 @@ impl<H: Backend, E: Backend> Differ<H, E> {
                 }));
             }
             if let (Some(expected), Outcome::Call { result, kind }) = (step.unmet, &step.outcome) {
-                let process = if side == "host" {
-                    self.host.backend().process_pid()
+                let ids = if side == "host" {
+                    ids(self.host.backend())
                 } else {
-                    self.emu.backend().process_pid()
+                    ids(self.emu.backend())
                 };
                 self.report.findings.push(finding(Problem::Unmet {
                     side,
                     expected,
-                    got: show_result(result, *kind, process),
+                    got: show_result(result, *kind, &ids),
                 }));
             }
         }
@@ -368,17 +381,14 @@ impl<H: Backend, E: Backend> Differ<H, E> {
                 });
             }
         };
-        let (hp, ep) = (
-            self.host.backend().process_pid(),
-            self.emu.backend().process_pid(),
-        );
+        let (hp, ep) = (ids(self.host.backend()), ids(self.emu.backend()));
         match (&h.outcome, &e.outcome) {
             (Outcome::Refused(_), _) | (_, Outcome::Refused(_)) => return out,
             (Outcome::Call { result: hr, kind }, Outcome::Call { result: er, .. }) => {
                 differ(
                     "result",
-                    show_result(hr, *kind, hp),
-                    show_result(er, *kind, ep),
+                    show_result(hr, *kind, &hp),
+                    show_result(er, *kind, &ep),
                 );
             }
             (Outcome::Put(hr), Outcome::Put(er)) | (Outcome::Sysctl(hr), Outcome::Sysctl(er)) => {
@@ -429,8 +439,8 @@ impl<H: Backend, E: Backend> Differ<H, E> {
                         Class::Plain => differ(hf.name, hf.value.to_string(), ef.value.to_string()),
                         Class::Pid => differ(
                             hf.name,
-                            pid(hf.value, hp).to_string(),
-                            pid(ef.value, ep).to_string(),
+                            pid(hf.value, &hp).to_string(),
+                            pid(ef.value, &ep).to_string(),
                         ),
                         Class::Time => {
                             let ph = prev_h.as_ref().and_then(|s| s.times.get(hf.name)).copied();

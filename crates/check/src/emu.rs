@@ -2,8 +2,9 @@
 //! [`HeapUserMemory`] buffers and one address space ([`AttachTable`]) shared by every caller.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use sysvipc::{
     AttachTable, Blocker, Caller, Capabilities, Clock, Credentials, IpcNamespace, ManualClock,
@@ -12,7 +13,7 @@ use sysvipc::{
 use sysvipc_abi::Errno;
 use sysvipc_syscalls::{Arch, HeapUserMemory, Task, UserMemory};
 
-use crate::backend::{Backend, RunError, SysResult};
+use crate::backend::{Backend, RunError, SysResult, pointer_args};
 use crate::scenario::{CallerSpec, Sys};
 
 /// The process id of every emulated caller.
@@ -37,6 +38,89 @@ impl Blocker for InterruptAtOnce {
     fn wake(&self) {}
 }
 
+/// How long a spawned call may take to sleep or return.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default)]
+struct TaskState {
+    sleeping: bool,
+    woken: bool,
+    interrupted: bool,
+}
+
+/// The blocker of a spawned call: it tells when the call sleeps with no wake-up pending,
+/// and the runner interrupts it (a signal with a handler) when it is joined asleep.
+#[derive(Debug, Default)]
+struct TaskBlocker {
+    state: Mutex<TaskState>,
+    changed: Condvar,
+}
+
+impl TaskBlocker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TaskState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asleep with no wake-up or interruption pending.
+    fn asleep(&self) -> bool {
+        let s = self.lock();
+        s.sleeping && !s.woken && !s.interrupted
+    }
+
+    fn interrupt(&self) {
+        self.lock().interrupted = true;
+        self.changed.notify_all();
+    }
+}
+
+impl Blocker for TaskBlocker {
+    fn block(&self, _deadline: Option<Duration>) -> Wakeup {
+        let mut s = self.lock();
+        let why = loop {
+            if s.woken {
+                break Wakeup::Woken;
+            }
+            if s.interrupted {
+                break Wakeup::Interrupted;
+            }
+            s.sleeping = true;
+            s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+        };
+        *s = TaskState::default();
+        why
+    }
+
+    fn wake(&self) {
+        self.lock().woken = true;
+        self.changed.notify_all();
+    }
+}
+
+/// A spawned call.
+struct Spawned {
+    handle: Option<JoinHandle<SysResult>>,
+    blocker: Arc<TaskBlocker>,
+    tid: i32,
+}
+
+impl Spawned {
+    fn finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+}
+
+/// The errno a program sees: an interrupted msgsnd/msgrcv reports the kernel-internal
+/// restart code, which becomes EINTR for a signal with a handler (as the host backend's).
+fn as_seen(result: SysResult) -> SysResult {
+    result.map_err(|e| {
+        if e == Errno::ERESTARTNOHAND {
+            Errno::EINTR
+        } else {
+            e
+        }
+    })
+}
+
 #[cfg(target_arch = "x86_64")]
 const ARCH: Arch = Arch::X86_64;
 #[cfg(not(target_arch = "x86_64"))]
@@ -44,9 +128,10 @@ const ARCH: Arch = Arch::Generic;
 
 /// The emulation, as a scenario sees it.
 pub struct Emulation {
-    ns: IpcNamespace,
+    ns: Arc<IpcNamespace>,
     clock: Arc<ManualClock>,
-    memory: HeapUserMemory,
+    memory: Arc<HeapUserMemory>,
+    tasks: HashMap<String, Spawned>,
     attach: AttachTable,
     base: Caller,
     callers: HashMap<String, Caller>,
@@ -79,7 +164,7 @@ impl Emulation {
     /// A fresh namespace with the predefined caller `root`.
     pub fn new() -> Emulation {
         let clock = Arc::new(ManualClock::new(T0));
-        let ns = IpcNamespace::with_clock(clock.clone());
+        let ns = Arc::new(IpcNamespace::with_clock(clock.clone()));
         let base = Caller::new(
             credentials(&CallerSpec::root()),
             EMU_PID,
@@ -90,7 +175,8 @@ impl Emulation {
         Emulation {
             ns,
             clock,
-            memory: HeapUserMemory::new(),
+            memory: Arc::new(HeapUserMemory::new()),
+            tasks: HashMap::new(),
             attach: AttachTable::new(EMU_PID),
             base,
             callers,
@@ -186,7 +272,7 @@ impl Backend for Emulation {
         // Check the whole range first, so that a failed write writes nothing.
         self.read(addr, data.len())?;
         let root = self.base.clone();
-        let task = Task::new(&root, &self.memory, &mut self.attach);
+        let task = Task::new(&root, &*self.memory, &mut self.attach);
         task.write(addr, data)
     }
 
@@ -207,18 +293,106 @@ impl Backend for Emulation {
             .get(caller)
             .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?;
         self.clock.advance(Duration::from_secs(1));
-        let mut task = Task::new(caller, &self.memory, &mut self.attach);
+        let mut task = Task::new(caller, &*self.memory, &mut self.attach);
         let result = sysvipc_syscalls::syscall(&self.ns, &mut task, ARCH, sys.number(), args)
             .unwrap_or(Err(Errno::ENOSYS));
-        // An interrupted msgsnd/msgrcv reports the kernel-internal restart code; the program
-        // (whose signal has a handler, as the host backend's) sees EINTR.
-        Ok(result.map_err(|e| {
-            if e == Errno::ERESTARTNOHAND {
-                Errno::EINTR
-            } else {
-                e
+        Ok(as_seen(result))
+    }
+
+    fn spawn(
+        &mut self,
+        task: &str,
+        caller: &str,
+        sys: Sys,
+        args: [u64; 6],
+    ) -> Result<(), RunError> {
+        if sys == Sys::SemTimedOp && args[3] != 0 {
+            return Err(RunError::Unsupported(
+                "a spawned semtimedop with a timeout (the emulation's clock is manual)".into(),
+            ));
+        }
+        if pointer_args(sys, &args)
+            .iter()
+            .any(|(i, _)| self.attachment_at(args[*i]).is_some())
+        {
+            return Err(RunError::Unsupported(
+                "a spawned call's buffers must lie outside attachments".into(),
+            ));
+        }
+        let base = self
+            .callers
+            .get(caller)
+            .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?;
+        let blocker = Arc::new(TaskBlocker::default());
+        let tid = EMU_PID + 1 + self.tasks.len() as i32;
+        let caller = Caller {
+            blocker: blocker.clone(),
+            ..base.clone()
+        }
+        .with_tid(tid);
+        let (ns, memory) = (Arc::clone(&self.ns), Arc::clone(&self.memory));
+        self.clock.advance(Duration::from_secs(1));
+        let handle = std::thread::spawn(move || {
+            // Its own (empty) attach table: the buffers lie outside attachments.
+            let mut table = AttachTable::new(EMU_PID);
+            let mut t = Task::new(&caller, &*memory, &mut table);
+            as_seen(
+                sysvipc_syscalls::syscall(&ns, &mut t, ARCH, sys.number(), args)
+                    .unwrap_or(Err(Errno::ENOSYS)),
+            )
+        });
+        self.tasks.insert(
+            task.to_owned(),
+            Spawned {
+                handle: Some(handle),
+                blocker,
+                tid,
+            },
+        );
+        self.settle()
+    }
+
+    fn join(&mut self, task: &str) -> Result<SysResult, RunError> {
+        let t = self
+            .tasks
+            .get_mut(task)
+            .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}`")))?;
+        if !t.finished() {
+            t.blocker.interrupt();
+        }
+        let handle = t
+            .handle
+            .take()
+            .ok_or_else(|| RunError::Unsupported(format!("`{task}` was joined already")))?;
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        while !handle.is_finished() {
+            if Instant::now() > deadline {
+                return Err(RunError::Unsupported(format!("`{task}` did not return")));
             }
-        }))
+            std::thread::yield_now();
+        }
+        handle
+            .join()
+            .map_err(|_| RunError::Unsupported(format!("`{task}` panicked")))
+    }
+
+    fn settle(&mut self) -> Result<(), RunError> {
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        for (name, t) in &self.tasks {
+            while !t.finished() && !t.blocker.asleep() {
+                if Instant::now() > deadline {
+                    return Err(RunError::Unsupported(format!(
+                        "`{name}` neither slept nor returned"
+                    )));
+                }
+                std::thread::yield_now();
+            }
+        }
+        Ok(())
+    }
+
+    fn task_ids(&self) -> Vec<(String, i32)> {
+        self.tasks.iter().map(|(n, t)| (n.clone(), t.tid)).collect()
     }
 
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {
@@ -262,5 +436,17 @@ impl Backend for Emulation {
 
     fn now(&self) -> i64 {
         self.clock.realtime()
+    }
+}
+
+impl Drop for Emulation {
+    /// Interrupts the spawned calls still asleep and waits for them.
+    fn drop(&mut self) {
+        for t in self.tasks.values_mut() {
+            t.blocker.interrupt();
+            if let Some(h) = t.handle.take() {
+                let _ = h.join();
+            }
+        }
     }
 }

@@ -181,6 +181,35 @@ impl<B: Backend> Session<B> {
             }
             Stmt::Sysctl { name, value } => Outcome::Sysctl(self.backend.sysctl(name, value)),
             Stmt::Call(call) => return self.call(call, step),
+            Stmt::Spawn { name, call } => {
+                let mut args = [0u64; 6];
+                for (slot, arg) in args.iter_mut().zip(&call.args) {
+                    *slot = self.resolve(arg);
+                }
+                let before = self.snapshot();
+                let started = self.backend.spawn(name, &call.caller, call.sys, args);
+                step.buffers = before.into_iter().zip(self.snapshot()).collect();
+                match started {
+                    Ok(()) => Outcome::Declared,
+                    Err(e) => Outcome::Refused(e),
+                }
+            }
+            Stmt::Join { name, expect } => {
+                let before = self.snapshot();
+                let joined = self.backend.join(name);
+                let settled = self.backend.settle();
+                step.buffers = before.into_iter().zip(self.snapshot()).collect();
+                match (joined, settled) {
+                    (Ok(result), Ok(())) => {
+                        step.unmet = expect.filter(|e| !meets(*e, result));
+                        Outcome::Call {
+                            result,
+                            kind: ResultKind::Plain,
+                        }
+                    }
+                    (Err(e), _) | (_, Err(e)) => Outcome::Refused(e),
+                }
+            }
         };
         step
     }
@@ -222,7 +251,12 @@ impl<B: Backend> Session<B> {
         let sys = call.sys;
         let may_block = self.may_block(sys, &args);
         let before = self.snapshot();
-        let result = match self.backend.call(&call.caller, sys, args, may_block) {
+        // Then let every spawned call this one woke run until it sleeps again or returns.
+        let result = match self
+            .backend
+            .call(&call.caller, sys, args, may_block)
+            .and_then(|r| self.backend.settle().map(|()| r))
+        {
             Ok(r) => r,
             Err(e) => {
                 step.outcome = Outcome::Refused(e);

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use sysvipc_abi::{self as abi, Errno};
-use sysvipc_host::{HostCaller, HostError, HostNamespace};
+use sysvipc_host::{HostCaller, HostError, HostJoin, HostNamespace};
 
 use crate::backend::{Backend, HIGH_ADDRESSES, LOW_ADDRESSES, RunError, SysResult, pointer_args};
 use crate::scenario::{CallerSpec, Sys};
@@ -123,6 +123,8 @@ pub struct Host {
     buffers: Vec<Buffer>,
     bad: Mapping,
     attached: Vec<Attached>,
+    /// Spawned calls: thread id, and the thread until joined.
+    tasks: HashMap<String, (i32, Option<HostJoin<SysResult>>)>,
 }
 
 impl std::fmt::Debug for Host {
@@ -170,6 +172,7 @@ impl Host {
             buffers: Vec::new(),
             bad,
             attached: Vec::new(),
+            tasks: HashMap::new(),
         };
         host.add_caller("root", &CallerSpec::root())
             .map_err(|e| HostError::Unsupported(e.to_string()))?;
@@ -433,6 +436,66 @@ impl Backend for Host {
             _ => {}
         }
         Ok(result)
+    }
+
+    fn spawn(
+        &mut self,
+        task: &str,
+        caller: &str,
+        sys: Sys,
+        args: [u64; 6],
+    ) -> Result<(), RunError> {
+        let who = self
+            .callers
+            .get(caller)
+            .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?
+            .clone();
+        self.check_pointers(sys, &args)?;
+        let nr = sys.number();
+        let join = self.ns.spawn(&who, move |_| raw(nr, args));
+        self.tasks.insert(task.to_owned(), (join.tid(), Some(join)));
+        self.settle()
+    }
+
+    fn join(&mut self, task: &str) -> Result<SysResult, RunError> {
+        let join = self
+            .tasks
+            .get_mut(task)
+            .and_then(|t| t.1.take())
+            .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}` to join")))?;
+        if !join.is_finished() {
+            join.interrupt()
+                .map_err(|e| RunError::Unsupported(format!("cannot interrupt `{task}`: {e}")))?;
+        }
+        let deadline = std::time::Instant::now() + BLOCK_TIMEOUT;
+        while !join.is_finished() {
+            if std::time::Instant::now() > deadline {
+                return Err(RunError::Unsupported(format!("`{task}` did not return")));
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        Ok(join.join())
+    }
+
+    fn settle(&mut self) -> Result<(), RunError> {
+        for (name, (_, join)) in &self.tasks {
+            let Some(join) = join else { continue };
+            if join.is_finished() {
+                continue;
+            }
+            if let Err(e) = join.wait_until_blocked(BLOCK_TIMEOUT) {
+                if !join.is_finished() {
+                    return Err(RunError::Unsupported(format!(
+                        "`{name}` neither slept nor returned: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn task_ids(&self) -> Vec<(String, i32)> {
+        self.tasks.iter().map(|(n, t)| (n.clone(), t.0)).collect()
     }
 
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {

@@ -19,6 +19,9 @@
 //! a = shmat(s, 0, 0)                 # an address: each side's own; `shmdt(a)`, `put a 0 …`
 //! show a 16                          # reads bytes (compared)
 //! sysctl msgmni 4                    # an IPC sysctl of the namespace
+//! spawn r msgrcv(q, b, 64, 0, 0)     # a call on a thread of its own; runs on once it sleeps
+//! msgsnd(q, b, 5, IPC_NOWAIT) = 0    # ... wakes it (each line lets woken calls settle)
+//! join r = 5                         # its result (interrupted first if still asleep: EINTR)
 //! ```
 //!
 //! Arguments are numbers (decimal, `0x`, `0o` or C's leading-`0` octal), constants
@@ -29,7 +32,11 @@
 //!
 //! Every caller is a set of credentials of one process (one pid, one address space, one
 //! `SEM_UNDO` list): the host runs every call on one thread. A call that would sleep (no
-//! `IPC_NOWAIT`) is interrupted at once on both sides and returns `EINTR`.
+//! `IPC_NOWAIT`) is interrupted at once on both sides and returns `EINTR`, unless it is
+//! `spawn`ed: then it sleeps on a thread of its own (another thread of the same process)
+//! until a later line wakes it or `join` interrupts it. After every line, the runner waits
+//! until each spawned call sleeps again or has returned, so what it copies out is seen at
+//! the line that woke it.
 //!
 //! # Running
 //!

@@ -429,6 +429,46 @@ impl Parser {
                     value: words.join(" "),
                 }
             }
+            Some(Tok::Ident(k)) if k == "spawn" && c.peek2() != Some(&Tok::Punct(':')) => {
+                c.pos += 1;
+                let col = c.column();
+                let name = c.ident("a name for the spawned call")?;
+                self.check_new(&name, NameKind::Task, col, &c)?;
+                let call = self.call(&mut c)?;
+                self.names.insert(name.clone(), NameKind::Task);
+                if call.bind.is_some() || call.expect.is_some() {
+                    return Err(c.error(
+                        "a spawned call binds no name and expects nothing: `join NAME = …` does",
+                    ));
+                }
+                if !matches!(
+                    call.sys,
+                    Sys::MsgSnd | Sys::MsgRcv | Sys::SemOp | Sys::SemTimedOp
+                ) {
+                    return Err(c.error("only msgsnd, msgrcv, semop and semtimedop can be spawned"));
+                }
+                Stmt::Spawn { name, call }
+            }
+            Some(Tok::Ident(k)) if k == "join" && c.peek2() != Some(&Tok::Punct(':')) => {
+                c.pos += 1;
+                let col = c.column();
+                let name = c.ident("the name of a spawned call")?;
+                if self.names.get(&name) != Some(&NameKind::Task) {
+                    return Err(ParseError {
+                        file: self.file.clone(),
+                        line: number,
+                        column: col,
+                        message: format!("`{name}` is not a spawned call"),
+                    });
+                }
+                let expect = if c.eat('=') {
+                    Some(self.expect(&mut c)?)
+                } else {
+                    None
+                };
+                c.done()?;
+                Stmt::Join { name, expect }
+            }
             _ => Stmt::Call(self.call(&mut c)?),
         };
         Ok(Some(Line {
@@ -757,20 +797,7 @@ impl Parser {
             });
         }
         let expect = if c.eat('=') {
-            let e = match c.peek().cloned() {
-                Some(Tok::Ident(s)) if s == "ok" => {
-                    c.pos += 1;
-                    Expect::Ok
-                }
-                Some(Tok::Ident(s)) if s.starts_with('E') && symbols::constant(&s).is_none() => {
-                    let e = Errno::from_name(&s)
-                        .ok_or_else(|| c.error(format!("unknown errno `{s}`")))?;
-                    c.pos += 1;
-                    Expect::Errno(e)
-                }
-                _ => Expect::Value(c.int_expr("the expected value, an errno name or `ok`")?),
-            };
-            Some(e)
+            Some(self.expect(c)?)
         } else {
             None
         };
@@ -798,14 +825,33 @@ impl Parser {
         })
     }
 
+    /// An expected result: a value, an errno name or `ok`.
+    fn expect(&self, c: &mut Cursor<'_>) -> Result<Expect, ParseError> {
+        Ok(match c.peek().cloned() {
+            Some(Tok::Ident(s)) if s == "ok" => {
+                c.pos += 1;
+                Expect::Ok
+            }
+            Some(Tok::Ident(s)) if s.starts_with('E') && symbols::constant(&s).is_none() => {
+                let e =
+                    Errno::from_name(&s).ok_or_else(|| c.error(format!("unknown errno `{s}`")))?;
+                c.pos += 1;
+                Expect::Errno(e)
+            }
+            _ => Expect::Value(c.int_expr("the expected value, an errno name or `ok`")?),
+        })
+    }
+
     /// One argument: numbers and constants joined by `|`, `+`, `-`; or a name (or `BAD`)
     /// followed by `+ N` / `- N`.
     fn arg(&self, c: &mut Cursor<'_>) -> Result<Arg, ParseError> {
         let base = match c.peek() {
             Some(Tok::Ident(s)) if s == "BAD" => Some(Base::Bad),
             Some(Tok::Ident(s)) if symbols::constant(s).is_none() => match self.names.get(s) {
-                Some(NameKind::Caller) => {
-                    return Err(c.error(format!("`{s}` is a caller, not a value")));
+                Some(NameKind::Caller | NameKind::Task) => {
+                    return Err(
+                        c.error(format!("`{s}` is a caller or a spawned call, not a value"))
+                    );
                 }
                 Some(_) => Some(Base::Name(s.clone())),
                 None => {

@@ -123,6 +123,8 @@ pub enum NameKind {
     Value,
     /// The address `shmat` returned (`NAME = shmat(…)`): each side's own.
     Attachment,
+    /// A call started in the background (`spawn NAME …`), until `join NAME`.
+    Task,
 }
 
 /// The base of an argument that names something.
@@ -281,6 +283,22 @@ pub enum Stmt {
     },
     /// A system call.
     Call(CallLine),
+    /// Starts a call on a thread of its own (that may sleep); runs on once it sleeps or
+    /// returns.
+    Spawn {
+        /// The name `join` uses.
+        name: String,
+        /// The call (its `expect` is `None`: the result is checked by `join`).
+        call: CallLine,
+    },
+    /// Waits for a spawned call to return (interrupting it if it is still asleep after a
+    /// while) and takes its result.
+    Join {
+        /// The spawned call.
+        name: String,
+        /// The expected result, if given.
+        expect: Option<Expect>,
+    },
 }
 
 /// A line of a scenario with what it does.

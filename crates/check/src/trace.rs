@@ -22,6 +22,7 @@ pub fn render(line: &Line, step: &Step, buffers: &[String]) -> String {
             let _ = write!(s, "{}({})", call.sys, call.arg_text.join(", "));
             s
         }
+        Stmt::Join { name, .. } => format!("join {name}"),
         _ => line.text.clone(),
     };
     out.push_str(&head);

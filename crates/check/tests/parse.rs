@@ -6,6 +6,7 @@ use sysvipc_check::Parser;
 
 const VALID: &[&str] = &[
     "caller alice uid=1000 gid=1000 groups=1000,2000 caps=IPC_OWNER",
+    "caller bob uid=2000 gid=2000",
     "buffer b 64",
     "put b 0 i64:7 bytes:\"hello\\x00\" sembuf:0,-1,IPC_NOWAIT zero:3",
     "q = msgget(IPC_PRIVATE, IPC_CREAT|0600) = 0",
@@ -14,6 +15,8 @@ const VALID: &[&str] = &[
     "a = shmat(q, 0, SHM_RDONLY)",
     "show a+4 16",
     "sysctl sem 250 32000 32 128",
+    "spawn t bob: msgrcv(q, b, 8, 0, 0)",
+    "join t = EINTR",
 ];
 
 fn parser() -> Parser {
