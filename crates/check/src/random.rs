@@ -3,8 +3,9 @@
 //! range), written as scenario text so that a divergence points at a line that can be read,
 //! copied into a file and run again.
 //!
-//! Only non-blocking paths: every `msgsnd`/`msgrcv` has `IPC_NOWAIT`, every `sembuf` has
-//! `IPC_NOWAIT`. `shmat` addresses are NULL or unaligned (fixed addresses depend on the rest
+//! Calls made in line have `IPC_NOWAIT` (every `msgsnd`/`msgrcv`, every `sembuf`); calls that
+//! may sleep are `spawn`ed (at most four at a time, each with a buffer of its own) and
+//! `join`ed later, so that later lines wake them, or `join` interrupts them. `shmat` addresses are NULL or unaligned (fixed addresses depend on the rest
 //! of the address space, which the emulation does not model).
 
 use std::fmt::Write;
@@ -86,6 +87,9 @@ pub fn generate(seed: u64, calls: usize) -> String {
         rng: Rng::new(seed),
         out: String::new(),
         made: [0; 7],
+        spawned: 0,
+        pending: Vec::new(),
+        spawn_buffers: 0,
     };
     let _ = writeln!(
         g.out,
@@ -94,9 +98,19 @@ pub fn generate(seed: u64, calls: usize) -> String {
     g.out.push_str(CALLERS);
     let mut made = 0;
     while made < calls {
-        if g.call() {
+        let call = if !g.pending.is_empty() && g.rng.chance(12) {
+            g.join()
+        } else if g.pending.len() < 4 && g.rng.chance(4) {
+            g.spawn()
+        } else {
+            g.call()
+        };
+        if call {
             made += 1;
         }
+    }
+    while !g.pending.is_empty() {
+        g.join();
     }
     g.out
 }
@@ -104,6 +118,13 @@ pub fn generate(seed: u64, calls: usize) -> String {
 struct Gen {
     rng: Rng,
     out: String,
+    /// How many calls were spawned so far (each gets a task `tN`).
+    spawned: u64,
+    /// Spawned calls not joined yet, with the buffer (`wN`) each uses.
+    pending: Vec<(u64, u64)>,
+    /// How many buffers `wN` for spawned calls are declared (reused once their call is
+    /// joined: few buffers keep the per-line comparison cheap).
+    spawn_buffers: u64,
     /// How many names of each kind exist so far.
     made: [u64; 7],
 }
@@ -225,6 +246,67 @@ impl Gen {
             }
             _ => return self.touch(),
         }
+        true
+    }
+
+    /// Starts a call that may sleep (no IPC_NOWAIT) on a thread of its own, with a buffer of
+    /// its own outside every attachment.
+    fn spawn(&mut self) -> bool {
+        let k = self.spawned;
+        self.spawned += 1;
+        let w = (0..self.spawn_buffers)
+            .find(|w| self.pending.iter().all(|p| p.1 != *w))
+            .unwrap_or(self.spawn_buffers);
+        if w == self.spawn_buffers {
+            self.spawn_buffers += 1;
+            self.line(format!("buffer w{w} 64"));
+        }
+        self.pending.push((k, w));
+        let who = self.who();
+        match self.rng.below(3) {
+            0 => {
+                let q = self.id(Q);
+                let size = self.rng.below(24);
+                let mtype = self.rng.below(9) as i64 - 4;
+                let flags = *self.rng.pick(&["0", "0", "MSG_NOERROR", "MSG_EXCEPT"]);
+                self.line(format!(
+                    "spawn t{k} {who}msgrcv({q}, w{w}, {size}, {mtype}, {flags})"
+                ));
+            }
+            1 => {
+                let mtype = *self.rng.pick(&[1, 2, 3]);
+                let text = self.text();
+                self.line(format!("put w{w} 0 i64:{mtype} bytes:\"{text}\""));
+                let q = self.id(Q);
+                self.line(format!(
+                    "spawn t{k} {who}msgsnd({q}, w{w}, {}, 0)",
+                    text.len()
+                ));
+            }
+            _ => {
+                let n = 1 + self.rng.below(3);
+                let mut put = format!("put w{w} 0");
+                for _ in 0..n {
+                    let num = self.rng.below(3);
+                    let op = self.rng.below(5) as i64 - 2;
+                    let flg = *self.rng.pick(&["0", "0", "SEM_UNDO"]);
+                    let _ = write!(put, " sembuf:{num},{op},{flg}");
+                }
+                self.line(put);
+                let s = self.id(S);
+                self.line(format!("spawn t{k} {who}semop({s}, w{w}, {n})"));
+            }
+        }
+        false
+    }
+
+    /// Takes the result of a spawned call (interrupted first if still asleep).
+    fn join(&mut self) -> bool {
+        let i = self.rng.below(self.pending.len() as u64) as usize;
+        let (k, _) = self
+            .pending
+            .swap_remove(i.min(self.pending.len().saturating_sub(1)));
+        self.line(format!("join t{k}"));
         true
     }
 
@@ -606,7 +688,7 @@ mod tests {
         let calls = s
             .lines
             .iter()
-            .filter(|l| matches!(l.stmt, crate::Stmt::Call(_)))
+            .filter(|l| matches!(l.stmt, crate::Stmt::Call(_) | crate::Stmt::Join { .. }))
             .count();
         assert_eq!(calls, 300);
     }
