@@ -22,6 +22,12 @@ check-host:
     cargo test -p sysvipc --test differential_msg
     cargo test -p sysvipc-host
 
+# The scenario corpus and SEED's random calls, on the emulation beside the host kernel (root).
+diff SEED="1" CALLS="10000":
+    cargo build -p sysvipc-cli
+    for f in scenarios/*.scn; do target/debug/sysvipc diff "$f" || exit 1; done
+    target/debug/sysvipc diff --random {{CALLS}} --seed {{SEED}}
+
 # Everything CI runs.
 ci:
     bash .ci/run
