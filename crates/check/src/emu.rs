@@ -2,6 +2,7 @@
 //! [`HeapUserMemory`] buffers and one address space ([`AttachTable`]) shared by every caller.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -54,6 +55,10 @@ struct TaskState {
 struct TaskBlocker {
     state: Mutex<TaskState>,
     changed: Condvar,
+    /// Counts the wake-ups of every spawned call of the emulation (shared): the runner
+    /// knows that everything has settled when a pass finds every call asleep or returned
+    /// and no wake-up happened meanwhile.
+    wakes: Arc<AtomicU64>,
 }
 
 impl TaskBlocker {
@@ -92,6 +97,7 @@ impl Blocker for TaskBlocker {
 
     fn wake(&self) {
         self.lock().woken = true;
+        self.wakes.fetch_add(1, Ordering::SeqCst);
         self.changed.notify_all();
     }
 }
@@ -132,6 +138,8 @@ pub struct Emulation {
     clock: Arc<ManualClock>,
     memory: Arc<HeapUserMemory>,
     tasks: HashMap<String, Spawned>,
+    /// Wake-ups of spawned calls so far.
+    wakes: Arc<AtomicU64>,
     attach: AttachTable,
     base: Caller,
     callers: HashMap<String, Caller>,
@@ -177,6 +185,7 @@ impl Emulation {
             clock,
             memory: Arc::new(HeapUserMemory::new()),
             tasks: HashMap::new(),
+            wakes: Arc::default(),
             attach: AttachTable::new(EMU_PID),
             base,
             callers,
@@ -323,7 +332,10 @@ impl Backend for Emulation {
             .callers
             .get(caller)
             .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?;
-        let blocker = Arc::new(TaskBlocker::default());
+        let blocker = Arc::new(TaskBlocker {
+            wakes: Arc::clone(&self.wakes),
+            ..TaskBlocker::default()
+        });
         let tid = EMU_PID + 1 + self.tasks.len() as i32;
         let caller = Caller {
             blocker: blocker.clone(),
@@ -378,17 +390,25 @@ impl Backend for Emulation {
 
     fn settle(&mut self) -> Result<(), RunError> {
         let deadline = Instant::now() + SETTLE_TIMEOUT;
-        for (name, t) in &self.tasks {
-            while !t.finished() && !t.blocker.asleep() {
-                if Instant::now() > deadline {
+        loop {
+            // One pass in which every call is asleep or has returned and nobody was woken:
+            // then no call runs, so none can wake another.
+            let epoch = self.wakes.load(Ordering::SeqCst);
+            let busy = self
+                .tasks
+                .iter()
+                .find(|(_, t)| !t.finished() && !t.blocker.asleep())
+                .map(|(n, _)| n.clone());
+            match busy {
+                None if self.wakes.load(Ordering::SeqCst) == epoch => return Ok(()),
+                Some(name) if Instant::now() > deadline => {
                     return Err(RunError::Unsupported(format!(
                         "`{name}` neither slept nor returned"
                     )));
                 }
-                std::thread::yield_now();
+                _ => std::thread::yield_now(),
             }
         }
-        Ok(())
     }
 
     fn task_ids(&self) -> Vec<(String, i32)> {

@@ -307,6 +307,44 @@ impl Host {
     }
 }
 
+/// Settled state of a spawned call: `Some(None)` returned, `Some(Some(n))` asleep in an IPC
+/// wait after `n` voluntary context switches, `None` neither.
+type TaskState = Option<Option<u64>>;
+
+/// `voluntary_ctxt_switches` of thread `tid` of this process (proc(5)).
+fn voluntary_switches(tid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl Host {
+    /// The state of every spawned call not joined yet, in name order.
+    fn task_states(&self) -> Vec<(String, TaskState)> {
+        let mut out: Vec<(String, TaskState)> = self
+            .tasks
+            .iter()
+            .filter_map(|(name, (tid, join))| {
+                let join = join.as_ref()?;
+                let state = if join.is_finished() {
+                    Some(None)
+                } else if join.wait_until_blocked(Duration::ZERO).is_ok() {
+                    voluntary_switches(*tid).map(Some)
+                } else if join.is_finished() {
+                    Some(None)
+                } else {
+                    None
+                };
+                Some((name.clone(), state))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 impl Backend for Host {
     fn label(&self) -> &'static str {
         "host"
@@ -478,20 +516,29 @@ impl Backend for Host {
     }
 
     fn settle(&mut self) -> Result<(), RunError> {
-        for (name, (_, join)) in &self.tasks {
-            let Some(join) = join else { continue };
-            if join.is_finished() {
-                continue;
+        let deadline = std::time::Instant::now() + BLOCK_TIMEOUT;
+        loop {
+            // Two passes that see every call asleep in an IPC wait (with the same count of
+            // voluntary context switches) or returned: a call woken meanwhile would be
+            // running, or have slept again (one more switch), or have returned (and so
+            // finished its work).
+            let first = self.task_states();
+            if first.iter().all(|s| s.1.is_some()) && first == self.task_states() {
+                return Ok(());
             }
-            if let Err(e) = join.wait_until_blocked(BLOCK_TIMEOUT) {
-                if !join.is_finished() {
-                    return Err(RunError::Unsupported(format!(
-                        "`{name}` neither slept nor returned: {e}"
-                    )));
-                }
+            if std::time::Instant::now() > deadline {
+                let busy: Vec<&str> = first
+                    .iter()
+                    .filter(|s| s.1.is_none())
+                    .map(|s| s.0.as_str())
+                    .collect();
+                return Err(RunError::Unsupported(format!(
+                    "spawned calls neither slept nor returned: {}",
+                    busy.join(", ")
+                )));
             }
+            std::thread::sleep(Duration::from_micros(20));
         }
-        Ok(())
     }
 
     fn task_ids(&self) -> Vec<(String, i32)> {
