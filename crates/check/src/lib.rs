@@ -45,7 +45,8 @@
 //!   Linux only);
 //! - [`Differ`] runs both side by side and reports each divergence with its line (see
 //!   [`diff`](mod@diff) for what is compared and how times, pids and addresses are normalised);
-//! - [`random::generate`] writes a seeded random scenario of non-blocking calls;
+//! - [`random::generate`] writes a seeded random scenario (non-blocking calls, and spawned
+//!   calls that sleep until later lines wake them);
 //! - [`trace::render`] prints a line strace-style; [`ipcs::ipcs`] lists a namespace's objects
 //!   like util-linux `ipcs`.
 //!
