@@ -21,6 +21,7 @@ tour:
 check-host:
     cargo test -p sysvipc --test differential_msg
     cargo test -p sysvipc-host
+    cargo test -p sysvipc-check
 
 # The scenario corpus and SEED's random calls, on the emulation beside the host kernel (root).
 diff SEED="1" CALLS="10000":

@@ -39,7 +39,7 @@ pub enum ResultKind {
 /// What running a line produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// A declaration (caller, buffer) took effect.
+    /// A declaration (caller, buffer) took effect, or a call was spawned.
     Declared,
     /// The line could not run.
     Refused(RunError),
@@ -74,7 +74,8 @@ pub struct Stat {
 pub struct Step {
     /// What happened.
     pub outcome: Outcome,
-    /// Every buffer's bytes before and after a call (empty for other lines).
+    /// Every buffer's bytes before and after a call, a spawn or a join (empty for other
+    /// lines); what spawned calls woken by the line copied out is included.
     pub buffers: Vec<(Vec<u8>, Vec<u8>)>,
     /// The structure a stat or info call wrote.
     pub stat: Option<Stat>,
