@@ -21,6 +21,13 @@ tour:
 check-host:
     cargo test -p sysvipc --test differential_msg --test differential_sem --test differential_shm
     cargo test -p sysvipc-host
+    cargo test -p sysvipc-check
+
+# The scenario corpus and SEED's random calls, on the emulation beside the host kernel (root).
+diff SEED="1" CALLS="10000":
+    cargo build -p sysvipc-cli
+    for f in scenarios/*.scn; do target/debug/sysvipc diff "$f" || exit 1; done
+    target/debug/sysvipc diff --random {{CALLS}} --seed {{SEED}}
 
 # The performance comparison (emulation, host kernel, plain baseline) and the memory figures;
 # ARGS go to criterion (e.g. `--quick`, or a group filter such as `msg_pair`).

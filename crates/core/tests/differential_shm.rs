@@ -51,6 +51,11 @@ use sysvipc::abi::{
 use sysvipc::{AttachTable, Caller, Errno, Id, Protection, ShmCtlCmd};
 use sysvipc_host::{ChildStep, HostProcess, read_mem, write_mem};
 
+/// SHM_LOCK charges on the host go to the callers' real uid, 0, whose account is shared by
+/// every process of root on the machine: the tests that lock take turns, so that none of
+/// them sees another's charge.
+static LOCK_ACCOUNT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const PAGE: usize = abi::PAGE_SIZE as usize;
 const P: u64 = abi::PAGE_SIZE;
 const RW: i32 = IPC_CREAT | 0o600;
@@ -2248,6 +2253,7 @@ fn shm_rss_counts_pages_only_read_through_a_mapping_on_linux_but_not_here() {
 
 #[test]
 fn shm_lock_and_unlock_toggle_shm_locked_for_the_owner_the_creator_or_cap_ipc_lock() {
+    let _account = LOCK_ACCOUNT.lock().unwrap_or_else(|e| e.into_inner());
     let Some(p) = Pair::new(
         "shm_lock_and_unlock_toggle_shm_locked_for_the_owner_the_creator_or_cap_ipc_lock",
     ) else {
@@ -2283,6 +2289,7 @@ fn shm_lock_and_unlock_toggle_shm_locked_for_the_owner_the_creator_or_cap_ipc_lo
 
 #[test]
 fn shm_lock_without_cap_ipc_lock_is_bounded_by_rlimit_memlock() {
+    let _account = LOCK_ACCOUNT.lock().unwrap_or_else(|e| e.into_inner());
     let Some(p) = Pair::new("shm_lock_without_cap_ipc_lock_is_bounded_by_rlimit_memlock") else {
         return;
     };
@@ -2324,6 +2331,7 @@ fn shm_lock_without_cap_ipc_lock_is_bounded_by_rlimit_memlock() {
 
 #[test]
 fn shm_lock_charges_go_to_the_real_uid_shared_by_callers_with_other_euids() {
+    let _account = LOCK_ACCOUNT.lock().unwrap_or_else(|e| e.into_inner());
     let Some(p) =
         Pair::new("shm_lock_charges_go_to_the_real_uid_shared_by_callers_with_other_euids")
     else {

@@ -1,0 +1,586 @@
+//! The host backend: raw System V IPC syscalls made by the host kernel in a private IPC
+//! namespace ([`HostNamespace`]), under callers with the scenario's credentials.
+//!
+//! # Safety
+//!
+//! The kernel reads and writes this process's memory through the pointers a scenario passes,
+//! so every pointer argument is checked before the call ([`Host::check_pointers`]) to be
+//! harmless: `NULL` or below `mmap_min_addr`, outside any user address space, inside the
+//! `BAD` reservation (mapped `PROT_NONE`), inside a buffer (each buffer ends where a
+//! `PROT_NONE` guard begins, so a copy running past its end faults there — the kernel copies
+//! in ascending order and stops at the first fault), or inside a live attachment with room
+//! for everything the call may write. `put` and `show` never touch an attachment backed by
+//! huge pages (a fault without a page in the pool raises SIGBUS). Fixed `shmat` addresses are allowed only where the
+//! kernel refuses them (inside a live attachment, without `SHM_REMAP`; page 0, which no
+//! scenario caller may map without CAP_SYS_RAWIO), and `shmdt` only of this scenario's own
+//! attachments or of addresses where none can start (it would detach another user's). `put` and `show`
+//! touch only buffers and live attachments (writable ones for `put`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sysvipc_abi::{self as abi, Errno};
+use sysvipc_host::{HostCaller, HostError, HostJoin, HostNamespace};
+
+use crate::backend::{Backend, HIGH_ADDRESSES, LOW_ADDRESSES, RunError, SysResult, pointer_args};
+use crate::scenario::{CallerSpec, Sys};
+use crate::symbols;
+
+const PAGE: usize = 4096;
+/// The `PROT_NONE` pages after each buffer.
+const GUARD: usize = 16 * PAGE;
+/// The size of the `BAD` reservation.
+const RESERVATION: usize = 64 * PAGE;
+/// How long a call may take to either finish or fall asleep.
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An anonymous private mapping of this process, unmapped on drop.
+#[derive(Debug)]
+struct Mapping {
+    base: usize,
+    len: usize,
+}
+
+impl Mapping {
+    /// `len` bytes (a multiple of the page size) of `prot` memory.
+    fn new(len: usize, prot: libc::c_int) -> Result<Mapping, RunError> {
+        // SAFETY: an anonymous private mapping at an address of the kernel's choosing replaces
+        // nothing; the arguments are plain values.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(RunError::Unsupported(format!(
+                "mmap of {len} bytes failed: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(Mapping {
+            base: p as usize,
+            len,
+        })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the range is exactly the mapping this value made, and nothing else refers to
+        // it once the backend (its only owner) is dropped.
+        unsafe {
+            libc::munmap(self.base as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+/// A buffer: `len` bytes at `addr`, ending where the guard pages begin.
+#[derive(Debug)]
+struct Buffer {
+    addr: u64,
+    len: u64,
+    _mapping: Mapping,
+}
+
+/// A live attachment made by a scenario.
+#[derive(Clone, Copy, Debug)]
+struct Attached {
+    start: u64,
+    len: u64,
+    writable: bool,
+    /// Backed by huge pages: never touched from here (with no page in the pool, a fault
+    /// raises SIGBUS).
+    huge: bool,
+}
+
+/// Whether the mapping at `start` uses pages larger than 4 KiB (`KernelPageSize` in
+/// `/proc/self/smaps`); true when unknown, so that it is never touched.
+fn huge_pages_at(start: u64) -> bool {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return true;
+    };
+    let head = format!("{start:x}-");
+    let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&head));
+    if lines.next().is_none() {
+        return true;
+    }
+    lines
+        .take_while(|l| !l.contains('-') || l.contains(':'))
+        .find_map(|l| l.strip_prefix("KernelPageSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .is_none_or(|kb| kb > 4)
+}
+
+/// The host kernel, as a scenario sees it.
+pub struct Host {
+    ns: HostNamespace,
+    callers: HashMap<String, HostCaller>,
+    buffers: Vec<Buffer>,
+    bad: Mapping,
+    attached: Vec<Attached>,
+    /// Spawned calls: thread id, and the thread until joined.
+    tasks: HashMap<String, (i32, Option<HostJoin<SysResult>>)>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("ns", &self.ns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A raw syscall on the calling thread.
+fn raw(nr: i64, a: [u64; 6]) -> SysResult {
+    // SAFETY: a System V IPC syscall whose pointer arguments were checked by
+    // `Host::check_pointers` (see the module docs): the kernel validates every user address
+    // and only reads or writes memory this backend owns for that purpose.
+    let r = unsafe { libc::syscall(nr as libc::c_long, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    if r == -1 {
+        let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        Err(Errno::from_raw(e))
+    } else {
+        Ok(r)
+    }
+}
+
+fn host_caller(spec: &CallerSpec) -> HostCaller {
+    HostCaller {
+        euid: spec.uid,
+        egid: spec.gid,
+        fsgid: Some(spec.fsgid),
+        groups: spec.groups.clone(),
+        caps: Some(spec.caps),
+    }
+}
+
+impl Host {
+    /// A fresh private IPC namespace of the host kernel with the predefined caller `root`.
+    /// [`HostError::Unsupported`] says why the host cannot make one.
+    pub fn new() -> Result<Host, HostError> {
+        let ns = HostNamespace::new()?;
+        let bad = Mapping::new(RESERVATION, libc::PROT_NONE)
+            .map_err(|e| HostError::Setup(e.to_string()))?;
+        let mut host = Host {
+            ns,
+            callers: HashMap::new(),
+            buffers: Vec::new(),
+            bad,
+            attached: Vec::new(),
+            tasks: HashMap::new(),
+        };
+        host.add_caller("root", &CallerSpec::root())
+            .map_err(|e| HostError::Unsupported(e.to_string()))?;
+        Ok(host)
+    }
+
+    /// This process's `RLIMIT_MEMLOCK` in bytes (`u64::MAX` if unlimited).
+    pub fn memlock_limit() -> u64 {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit(2) writes only into `r`, a valid rlimit that outlives the call.
+        let rc = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut r) };
+        if rc != 0 || r.rlim_cur == libc::RLIM_INFINITY {
+            u64::MAX
+        } else {
+            r.rlim_cur
+        }
+    }
+
+    fn in_bad(&self, addr: u64) -> bool {
+        let base = self.bad.base as u64;
+        (base..base + self.bad.len as u64).contains(&addr)
+    }
+
+    /// Whether the kernel may be given `addr` as a pointer it writes up to `extent` bytes
+    /// through (see the module docs).
+    fn harmless(&self, addr: u64, extent: u64) -> bool {
+        if !(LOW_ADDRESSES..HIGH_ADDRESSES).contains(&addr) || self.in_bad(addr) {
+            return true;
+        }
+        if self
+            .buffers
+            .iter()
+            .any(|b| (b.addr..=b.addr + b.len).contains(&addr))
+        {
+            return true;
+        }
+        self.attached
+            .iter()
+            .any(|a| addr >= a.start && addr.saturating_add(extent) <= a.start + a.len)
+    }
+
+    fn check_pointers(&self, sys: Sys, args: &[u64; 6]) -> Result<(), RunError> {
+        for (i, extent) in pointer_args(sys, args) {
+            let addr = args[i];
+            if !self.harmless(addr, extent) {
+                return Err(RunError::Refused(format!(
+                    "{sys} argument {} ({addr:#x}) is not a buffer, BAD, an attachment with \
+                     room for {extent} bytes, or an address that cannot be mapped",
+                    i + 1
+                )));
+            }
+        }
+        if sys == Sys::ShmDt {
+            // shmdt(2) unmaps whatever System V attachment starts there, also one another
+            // user of this process made: only ours, or addresses the kernel refuses.
+            let addr = args[0];
+            let ours = addr % PAGE as u64 != 0
+                || !(LOW_ADDRESSES..HIGH_ADDRESSES).contains(&addr)
+                || self.in_bad(addr)
+                || self.attached.iter().any(|a| a.start == addr)
+                || self
+                    .buffers
+                    .iter()
+                    .any(|b| (b.addr..b.addr + b.len).contains(&addr));
+            if !ours {
+                return Err(RunError::Refused(format!(
+                    "shmdt({addr:#x}): not an attachment of this scenario; it could detach \
+                     another one of this process"
+                )));
+            }
+        }
+        if sys == Sys::ShmAt {
+            let (addr, flags) = (args[1], args[2] as i32);
+            let unaligned = addr % abi::SHMLBA != 0 && flags & abi::SHM_RND == 0;
+            let fixed = if flags & abi::SHM_RND != 0 {
+                addr & !(abi::SHMLBA - 1)
+            } else {
+                addr
+            };
+            // A fixed 0 (an address below SHMLBA rounded down) maps page 0, which mmap refuses
+            // without CAP_SYS_RAWIO: no scenario caller can hold it (see `symbols`).
+            let rawio = self
+                .callers
+                .values()
+                .any(|c| c.caps.is_none_or(|m| m & (1 << abi::CAP_SYS_RAWIO) != 0));
+            let refused_by_kernel = unaligned
+                || (fixed == 0 && (addr == 0 || !rawio))
+                || (flags & abi::SHM_REMAP == 0 && self.attachment_at(fixed).is_some());
+            if !refused_by_kernel {
+                return Err(RunError::Refused(format!(
+                    "shmat at the fixed address {fixed:#x}: only NULL, or an address inside a \
+                     live attachment without SHM_REMAP, can run on the host"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The range `addr..addr + len` lies in one buffer or one live attachment (`writable`
+    /// for a write).
+    fn accessible(&self, addr: u64, len: usize, write: bool) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let Some(end) = addr.checked_add(len as u64) else {
+            return false;
+        };
+        self.buffers
+            .iter()
+            .any(|b| addr >= b.addr && end <= b.addr + b.len)
+            || self.attached.iter().any(|a| {
+                addr >= a.start && end <= a.start + a.len && (a.writable || !write) && !a.huge
+            })
+    }
+
+    fn track_attach(&mut self, id: u64, flags: i32, start: u64) {
+        let root = HostCaller::root();
+        let size = self
+            .ns
+            .shmctl_stat(&root, id as i32, abi::IPC_STAT)
+            .map_or(0, |(_, ds)| ds.shm_segsz);
+        let len = size.next_multiple_of(PAGE as u64);
+        self.attached.push(Attached {
+            start,
+            len,
+            writable: flags & abi::SHM_RDONLY == 0,
+            huge: huge_pages_at(start),
+        });
+    }
+}
+
+/// Settled state of a spawned call: `Some(None)` returned, `Some(Some(n))` asleep in an IPC
+/// wait after `n` voluntary context switches, `None` neither.
+type TaskState = Option<Option<u64>>;
+
+/// `voluntary_ctxt_switches` of thread `tid` of this process (proc(5)).
+fn voluntary_switches(tid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl Host {
+    /// The state of every spawned call not joined yet, in name order.
+    fn task_states(&self) -> Vec<(String, TaskState)> {
+        let mut out: Vec<(String, TaskState)> = self
+            .tasks
+            .iter()
+            .filter_map(|(name, (tid, join))| {
+                let join = join.as_ref()?;
+                let state = if join.is_finished() {
+                    Some(None)
+                } else if join.wait_until_blocked(Duration::ZERO).is_ok() {
+                    voluntary_switches(*tid).map(Some)
+                } else if join.is_finished() {
+                    Some(None)
+                } else {
+                    None
+                };
+                Some((name.clone(), state))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+impl Backend for Host {
+    fn label(&self) -> &'static str {
+        "host"
+    }
+
+    fn add_caller(&mut self, name: &str, spec: &CallerSpec) -> Result<(), RunError> {
+        let missing = spec.caps & !self.ns.permitted_caps();
+        if missing != 0 {
+            let names: Vec<String> = (0..64)
+                .filter(|n| missing & (1 << n) != 0)
+                .map(|n| {
+                    symbols::capability_name(n).map_or(format!("cap {n}"), |s| format!("CAP_{s}"))
+                })
+                .collect();
+            return Err(RunError::Unsupported(format!(
+                "the host does not permit {} for caller `{name}`",
+                names.join(", ")
+            )));
+        }
+        self.callers.insert(name.to_owned(), host_caller(spec));
+        Ok(())
+    }
+
+    fn add_buffer(&mut self, len: usize) -> Result<u64, RunError> {
+        let usable = len.next_multiple_of(PAGE).max(PAGE);
+        let mapping = Mapping::new(usable + GUARD, libc::PROT_READ | libc::PROT_WRITE)?;
+        // SAFETY: the range is the tail of the mapping just made, owned by nobody else.
+        let rc = unsafe {
+            libc::mprotect(
+                (mapping.base + usable) as *mut libc::c_void,
+                GUARD,
+                libc::PROT_NONE,
+            )
+        };
+        if rc != 0 {
+            return Err(RunError::Unsupported(format!(
+                "mprotect of a guard failed: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        let addr = (mapping.base + usable - len) as u64;
+        self.buffers.push(Buffer {
+            addr,
+            len: len as u64,
+            _mapping: mapping,
+        });
+        Ok(addr)
+    }
+
+    fn bad_address(&self) -> u64 {
+        (self.bad.base + RESERVATION / 2) as u64
+    }
+
+    fn read(&self, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        if !self.accessible(addr, len, false) {
+            return Err(Errno::EFAULT);
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let mut out = vec![0; len];
+        // SAFETY: `accessible` checked that the range lies in a buffer mapping or a live
+        // attachment of this process, both readable and not Rust-owned objects.
+        unsafe {
+            std::ptr::copy_nonoverlapping(addr as usize as *const u8, out.as_mut_ptr(), len);
+        }
+        Ok(out)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        if !self.accessible(addr, data.len(), true) {
+            return Err(Errno::EFAULT);
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: `accessible` checked that the range lies in a buffer mapping or a writable
+        // live attachment of this process, neither of which is a Rust-owned object.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), addr as usize as *mut u8, data.len());
+        }
+        Ok(())
+    }
+
+    fn attachment_at(&self, addr: u64) -> Option<(u64, u64)> {
+        self.attached
+            .iter()
+            .find(|a| (a.start..a.start + a.len).contains(&addr))
+            .map(|a| (a.start, a.len))
+    }
+
+    fn call(
+        &mut self,
+        caller: &str,
+        sys: Sys,
+        args: [u64; 6],
+        may_block: bool,
+    ) -> Result<SysResult, RunError> {
+        let who = self
+            .callers
+            .get(caller)
+            .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?
+            .clone();
+        self.check_pointers(sys, &args)?;
+        let nr = sys.number();
+        let result = if may_block {
+            let join = self.ns.spawn(&who, move |_| raw(nr, args));
+            match join.wait_until_blocked(BLOCK_TIMEOUT) {
+                Ok(()) => {
+                    join.interrupt()
+                        .map_err(|e| RunError::Unsupported(format!("cannot interrupt: {e}")))?;
+                    join.join()
+                }
+                Err(_) if join.is_finished() => join.join(),
+                Err(e) => {
+                    return Err(RunError::Unsupported(format!(
+                        "{sys} neither returned nor slept: {e}"
+                    )));
+                }
+            }
+        } else {
+            self.ns.run(&who, move || raw(nr, args))
+        };
+        match (sys, result) {
+            (Sys::ShmAt, Ok(addr)) => self.track_attach(args[0], args[2] as i32, addr as u64),
+            (Sys::ShmDt, Ok(_)) => self.attached.retain(|a| a.start != args[0]),
+            _ => {}
+        }
+        Ok(result)
+    }
+
+    fn spawn(
+        &mut self,
+        task: &str,
+        caller: &str,
+        sys: Sys,
+        args: [u64; 6],
+    ) -> Result<(), RunError> {
+        let who = self
+            .callers
+            .get(caller)
+            .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?
+            .clone();
+        self.check_pointers(sys, &args)?;
+        let nr = sys.number();
+        let join = self.ns.spawn(&who, move |_| raw(nr, args));
+        self.tasks.insert(task.to_owned(), (join.tid(), Some(join)));
+        self.settle()
+    }
+
+    fn join(&mut self, task: &str) -> Result<SysResult, RunError> {
+        let join = self
+            .tasks
+            .get_mut(task)
+            .and_then(|t| t.1.take())
+            .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}` to join")))?;
+        if !join.is_finished() {
+            join.interrupt()
+                .map_err(|e| RunError::Unsupported(format!("cannot interrupt `{task}`: {e}")))?;
+        }
+        let deadline = std::time::Instant::now() + BLOCK_TIMEOUT;
+        while !join.is_finished() {
+            if std::time::Instant::now() > deadline {
+                return Err(RunError::Unsupported(format!("`{task}` did not return")));
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        Ok(join.join())
+    }
+
+    fn settle(&mut self) -> Result<(), RunError> {
+        let deadline = std::time::Instant::now() + BLOCK_TIMEOUT;
+        loop {
+            // Two passes that see every call asleep in an IPC wait (with the same count of
+            // voluntary context switches) or returned: a call woken meanwhile would be
+            // running, or have slept again (one more switch), or have returned (and so
+            // finished its work).
+            let first = self.task_states();
+            if first.iter().all(|s| s.1.is_some()) && first == self.task_states() {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                let busy: Vec<&str> = first
+                    .iter()
+                    .filter(|s| s.1.is_none())
+                    .map(|s| s.0.as_str())
+                    .collect();
+                return Err(RunError::Unsupported(format!(
+                    "spawned calls neither slept nor returned: {}",
+                    busy.join(", ")
+                )));
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+    }
+
+    fn task_ids(&self) -> Vec<(String, i32)> {
+        self.tasks.iter().map(|(n, t)| (n.clone(), t.0)).collect()
+    }
+
+    fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {
+        let value = if name == "sem" {
+            value.split_whitespace().collect::<Vec<_>>().join("\t")
+        } else {
+            value.to_owned()
+        };
+        self.ns.set_sysctl(name, &value)
+    }
+
+    fn process_pid(&self) -> i32 {
+        std::process::id() as i32
+    }
+
+    fn now(&self) -> i64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime(2) writes only into `ts`, which outlives the call.
+        unsafe {
+            libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts);
+        }
+        ts.tv_sec
+    }
+}
+
+impl Drop for Host {
+    /// Detaches what the scenario left attached (the mappings are this process's), before
+    /// the namespace and the buffers go.
+    fn drop(&mut self) {
+        let root = HostCaller::root();
+        for a in std::mem::take(&mut self.attached) {
+            let start = a.start;
+            let _ = self.ns.run(&root, move || {
+                raw(Sys::ShmDt.number(), [start, 0, 0, 0, 0, 0])
+            });
+        }
+    }
+}
