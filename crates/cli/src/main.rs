@@ -7,6 +7,7 @@
 //! sysvipc gen --random N [--seed S]    print that random scenario
 //! sysvipc ipcs [--after FILE]          the emulation's objects, as util-linux ipcs lists them
 //! sysvipc shell                        read statements from stdin, run each on the emulation
+//! sysvipc bench [--all] [--filter TEXT] the emulation beside the host kernel and a baseline
 //! ```
 //!
 //! Exit status: 0 when everything agreed (and every expectation held), 1 on a divergence,
@@ -20,6 +21,8 @@ use sysvipc_check::diff::DiffError;
 use sysvipc_check::exec::Outcome;
 use sysvipc_check::{Emulation, ParseError, Parser, Scenario, Session, parse, random, trace};
 
+mod bench;
+
 const USAGE: &str = "\
 usage: sysvipc run FILE
        sysvipc diff FILE
@@ -27,6 +30,7 @@ usage: sysvipc run FILE
        sysvipc gen --random N [--seed S]
        sysvipc ipcs [--after FILE]
        sysvipc shell
+       sysvipc bench [--all] [--filter TEXT]
 
 Scenarios: one statement per line (see scenarios/README.md).
 Exit status: 0 all agreed, 1 divergence / unmet expectation / refused line,
@@ -242,6 +246,29 @@ fn cmd_shell(args: &[String]) -> Result<u8, Fail> {
     Ok(0)
 }
 
+/// `sysvipc bench`: a short comparison (the quick families; every family with `--all`),
+/// optionally only the cases whose name contains `--filter`'s text.
+fn cmd_bench(args: &[String]) -> Result<u8, Fail> {
+    let mut all = false;
+    let mut filter = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--all" => all = true,
+            "--filter" => {
+                let text = it
+                    .next()
+                    .ok_or_else(|| Fail::Usage("--filter takes a text".into()))?;
+                filter = Some(text.clone());
+            }
+            other => return Err(Fail::Usage(format!("bench: unknown argument `{other}`"))),
+        }
+    }
+    println!("Per iteration (median of 5 samples of at least 20 ms each):\n");
+    print!("{}", bench::run(all, filter.as_deref()));
+    Ok(0)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (cmd, rest) = match args.split_first() {
@@ -254,6 +281,7 @@ fn main() -> ExitCode {
         "gen" => cmd_gen(rest),
         "ipcs" => cmd_ipcs(rest),
         "shell" => cmd_shell(rest),
+        "bench" => cmd_bench(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(0)

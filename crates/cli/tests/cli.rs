@@ -210,3 +210,37 @@ fn diff_without_an_ipc_namespace_says_why_and_exits_three() {
     assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("no private IPC namespace can be made here"));
 }
+
+#[test]
+fn bench_prints_the_comparison_table_for_the_cases_asked() {
+    let o = sysvipc(&["bench", "--filter", "shm_cycle"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("| benchmark | emulation | host kernel | baseline |"),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| shm_cycle/4KiB |"))
+        .unwrap_or_else(|| panic!("no shm_cycle row in:\n{out}"));
+    // Seven cells between the bars; the emulation's is a time.
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!(cells.len(), 8, "{row}");
+    assert!(
+        cells[2].ends_with("ns") || cells[2].ends_with("µs"),
+        "{row}"
+    );
+    assert!(!out.contains("msg_pair"), "filtered out: {out}");
+}
+
+#[test]
+fn bench_refuses_an_unknown_argument() {
+    let o = sysvipc(&["bench", "--fast"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown argument `--fast`"),
+        "{}",
+        stderr(&o)
+    );
+}
