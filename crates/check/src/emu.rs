@@ -411,8 +411,11 @@ impl Backend for Emulation {
         }
     }
 
-    fn task_ids(&self) -> Vec<(String, i32)> {
-        self.tasks.iter().map(|(n, t)| (n.clone(), t.tid)).collect()
+    fn task_of(&self, tid: i32) -> Option<String> {
+        self.tasks
+            .iter()
+            .find(|(_, t)| t.tid == tid)
+            .map(|(n, _)| n.clone())
     }
 
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {

@@ -541,8 +541,11 @@ impl Backend for Host {
         }
     }
 
-    fn task_ids(&self) -> Vec<(String, i32)> {
-        self.tasks.iter().map(|(n, t)| (n.clone(), t.0)).collect()
+    fn task_of(&self, tid: i32) -> Option<String> {
+        self.tasks
+            .iter()
+            .find(|(_, t)| t.0 == tid)
+            .map(|(n, _)| n.clone())
     }
 
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {
