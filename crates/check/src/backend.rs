@@ -72,9 +72,9 @@ pub trait Backend {
     /// Waits until every spawned call that has not returned sleeps again.
     fn settle(&mut self) -> Result<(), RunError>;
 
-    /// The thread ids of the spawned calls, by name (what a pipelined receive records as
+    /// The spawned call whose thread has id `tid` (what a pipelined receive records as
     /// `msg_lrpid`).
-    fn task_ids(&self) -> Vec<(String, i32)>;
+    fn task_of(&self, tid: i32) -> Option<String>;
 
     /// Writes an IPC sysctl of the namespace.
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno>;

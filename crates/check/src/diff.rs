@@ -199,17 +199,14 @@ impl fmt::Display for Pid {
     }
 }
 
-/// The process id and the spawned calls' thread ids of one side.
-type Ids = (i32, Vec<(String, i32)>);
-
-fn pid(raw: i64, (process, tasks): &Ids) -> Pid {
+fn pid(raw: i64, side: &impl Backend) -> Pid {
     match raw {
         0 => Pid::Zero,
-        p if p == i64::from(*process) => Pid::Process,
-        p => tasks
-            .iter()
-            .find(|t| i64::from(t.1) == p)
-            .map_or(Pid::Other(p), |t| Pid::Task(t.0.clone())),
+        p if p == i64::from(side.process_pid()) => Pid::Process,
+        p => i32::try_from(p)
+            .ok()
+            .and_then(|tid| side.task_of(tid))
+            .map_or(Pid::Other(p), Pid::Task),
     }
 }
 
@@ -239,11 +236,11 @@ struct Seen {
     since: i64,
 }
 
-/// Renders a call result; `ids` maps pids.
-fn show_result(result: &SysResult, kind: ResultKind, ids: &Ids) -> String {
+/// Renders a call result; `side` maps pids.
+fn show_result(result: &SysResult, kind: ResultKind, side: &impl Backend) -> String {
     match (result, kind) {
         (Ok(v), ResultKind::Plain) => v.to_string(),
-        (Ok(v), ResultKind::Pid) => pid(*v, ids).to_string(),
+        (Ok(v), ResultKind::Pid) => pid(*v, side).to_string(),
         (Ok(v), ResultKind::Address) if (*v as u64) % sysvipc_abi::PAGE_SIZE == 0 => {
             "a page-aligned address".into()
         }
@@ -262,10 +259,6 @@ fn hex(bytes: &[u8]) -> String {
         s.push("…".into());
     }
     format!("[{}]", s.join(" "))
-}
-
-fn ids(b: &impl Backend) -> Ids {
-    (b.process_pid(), b.task_ids())
 }
 
 /// Runs a scenario on two backends side by side and compares every line.
@@ -342,15 +335,15 @@ impl<H: Backend, E: Backend> Differ<H, E> {
                 }));
             }
             if let (Some(expected), Outcome::Call { result, kind }) = (step.unmet, &step.outcome) {
-                let ids = if side == "host" {
-                    ids(self.host.backend())
+                let got = if side == "host" {
+                    show_result(result, *kind, self.host.backend())
                 } else {
-                    ids(self.emu.backend())
+                    show_result(result, *kind, self.emu.backend())
                 };
                 self.report.findings.push(finding(Problem::Unmet {
                     side,
                     expected,
-                    got: show_result(result, *kind, &ids),
+                    got,
                 }));
             }
         }
@@ -376,14 +369,14 @@ impl<H: Backend, E: Backend> Differ<H, E> {
                 });
             }
         };
-        let (hp, ep) = (ids(self.host.backend()), ids(self.emu.backend()));
+        let (hp, ep) = (self.host.backend(), self.emu.backend());
         match (&h.outcome, &e.outcome) {
             (Outcome::Refused(_), _) | (_, Outcome::Refused(_)) => return out,
             (Outcome::Call { result: hr, kind }, Outcome::Call { result: er, .. }) => {
                 differ(
                     "result",
-                    show_result(hr, *kind, &hp),
-                    show_result(er, *kind, &ep),
+                    show_result(hr, *kind, hp),
+                    show_result(er, *kind, ep),
                 );
             }
             (Outcome::Put(hr), Outcome::Put(er)) | (Outcome::Sysctl(hr), Outcome::Sysctl(er)) => {
@@ -434,8 +427,8 @@ impl<H: Backend, E: Backend> Differ<H, E> {
                         Class::Plain => differ(hf.name, hf.value.to_string(), ef.value.to_string()),
                         Class::Pid => differ(
                             hf.name,
-                            pid(hf.value, &hp).to_string(),
-                            pid(ef.value, &ep).to_string(),
+                            pid(hf.value, hp).to_string(),
+                            pid(ef.value, ep).to_string(),
                         ),
                         Class::Time => {
                             let ph = prev_h.as_ref().and_then(|s| s.times.get(hf.name)).copied();

@@ -138,6 +138,10 @@ pub struct Emulation {
     clock: Arc<ManualClock>,
     memory: Arc<HeapUserMemory>,
     tasks: HashMap<String, Spawned>,
+    /// Joined calls' thread ids (still named in `msg_lrpid`).
+    joined: HashMap<i32, String>,
+    /// How many calls were spawned (the next one's thread id follows).
+    spawned: i32,
     /// Wake-ups of spawned calls so far.
     wakes: Arc<AtomicU64>,
     attach: AttachTable,
@@ -188,6 +192,8 @@ impl Emulation {
             clock,
             memory: Arc::new(HeapUserMemory::new()),
             tasks: HashMap::new(),
+            joined: HashMap::new(),
+            spawned: 0,
             wakes: Arc::default(),
             attach: AttachTable::new(EMU_PID),
             base,
@@ -339,7 +345,8 @@ impl Backend for Emulation {
             wakes: Arc::clone(&self.wakes),
             ..TaskBlocker::default()
         });
-        let tid = EMU_PID + 1 + self.tasks.len() as i32;
+        self.spawned += 1;
+        let tid = EMU_PID + self.spawned;
         let caller = Caller {
             blocker: blocker.clone(),
             ..base.clone()
@@ -368,10 +375,11 @@ impl Backend for Emulation {
     }
 
     fn join(&mut self, task: &str) -> Result<SysResult, RunError> {
-        let t = self
+        let mut t = self
             .tasks
-            .get_mut(task)
-            .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}`")))?;
+            .remove(task)
+            .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}` to join")))?;
+        self.joined.insert(t.tid, task.to_owned());
         if !t.finished() {
             t.blocker.interrupt();
         }
@@ -414,8 +422,13 @@ impl Backend for Emulation {
         }
     }
 
-    fn task_ids(&self) -> Vec<(String, i32)> {
-        self.tasks.iter().map(|(n, t)| (n.clone(), t.tid)).collect()
+    fn task_of(&self, tid: i32) -> Option<String> {
+        self.joined.get(&tid).cloned().or_else(|| {
+            self.tasks
+                .iter()
+                .find(|(_, t)| t.tid == tid)
+                .map(|(n, _)| n.clone())
+        })
     }
 
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {

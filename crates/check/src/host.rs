@@ -125,6 +125,8 @@ pub struct Host {
     attached: Vec<Attached>,
     /// Spawned calls: thread id, and the thread until joined.
     tasks: HashMap<String, (i32, Option<HostJoin<SysResult>>)>,
+    /// Joined calls' thread ids (still named in `msg_lrpid`).
+    joined: HashMap<i32, String>,
 }
 
 impl std::fmt::Debug for Host {
@@ -173,6 +175,7 @@ impl Host {
             bad,
             attached: Vec::new(),
             tasks: HashMap::new(),
+            joined: HashMap::new(),
         };
         host.add_caller("root", &CallerSpec::root())
             .map_err(|e| HostError::Unsupported(e.to_string()))?;
@@ -496,11 +499,12 @@ impl Backend for Host {
     }
 
     fn join(&mut self, task: &str) -> Result<SysResult, RunError> {
-        let join = self
+        let (tid, join) = self
             .tasks
-            .get_mut(task)
-            .and_then(|t| t.1.take())
+            .remove(task)
+            .and_then(|(tid, join)| Some((tid, join?)))
             .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}` to join")))?;
+        self.joined.insert(tid, task.to_owned());
         if !join.is_finished() {
             join.interrupt()
                 .map_err(|e| RunError::Unsupported(format!("cannot interrupt `{task}`: {e}")))?;
@@ -541,8 +545,13 @@ impl Backend for Host {
         }
     }
 
-    fn task_ids(&self) -> Vec<(String, i32)> {
-        self.tasks.iter().map(|(n, t)| (n.clone(), t.0)).collect()
+    fn task_of(&self, tid: i32) -> Option<String> {
+        self.joined.get(&tid).cloned().or_else(|| {
+            self.tasks
+                .iter()
+                .find(|(_, t)| t.0 == tid)
+                .map(|(n, _)| n.clone())
+        })
     }
 
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {
