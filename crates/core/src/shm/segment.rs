@@ -278,7 +278,7 @@ impl Segment {
         st.take_if_destroyable(true)
     }
 
-    /// Resident pages of its memory (`shm_rss`), or 0 once destroyed.
+    /// Its memory, or `None` once destroyed (for `shm_rss`).
     pub(crate) fn memory(&self) -> Option<Arc<dyn Memory>> {
         self.state.lock().memory.clone()
     }
