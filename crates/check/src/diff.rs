@@ -27,7 +27,7 @@ use sysvipc_abi::Errno;
 use crate::backend::{Backend, RunError, SysResult};
 use crate::exec::{Outcome, ResultKind, Session, Step};
 use crate::observe::{Class, Decoded, StructKind};
-use crate::scenario::{Expect, Line, Scenario, Stmt, Sys};
+use crate::scenario::{Expect, Line, Scenario};
 
 /// One difference between the host and the emulation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,18 +137,6 @@ pub const ALLOWED: &[Allowance] = &[
                     (d.host.parse::<i64>(), d.emulation.parse::<i64>()),
                     (Ok(h), Ok(e)) if h > e
                 )
-        },
-    },
-    Allowance {
-        name: "shmat-at-page-zero",
-        reason: "divergence under investigation: SHM_RND rounds an address below SHMLBA down \
-                 to 0 and Linux keeps MAP_FIXED, so mmap refuses page 0 (EPERM below \
-                 mmap_min_addr without CAP_SYS_RAWIO); the emulation attaches at address 0 \
-                 (mmap_min_addr is not modelled, see docs/conformance.md)",
-        applies: |line, _, h, e| {
-            matches!(&line.stmt, Stmt::Call(c) if c.sys == Sys::ShmAt)
-                && result(h) == Some(Err(Errno::EPERM))
-                && result(e) == Some(Ok(0))
         },
     },
 ];
@@ -524,6 +512,7 @@ pub fn new_differ() -> Result<Differ<crate::Host, crate::Emulation>, DiffError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Sys;
     use crate::{Emulation, parse};
 
     fn report(first: Emulation, scenario: &str) -> Report {

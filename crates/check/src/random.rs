@@ -568,8 +568,9 @@ impl Gen {
         let addr = *self.rng.pick(&["0", "0", "0", "0", "1", "4095"]);
         let mut flags = Vec::new();
         for (p, f) in [(25, "SHM_RDONLY"), (10, "SHM_EXEC"), (15, "SHM_RND")] {
-            // SHM_RND rounds 1 and 4095 down to a fixed address 0, which the emulation does
-            // not refuse (see the allowance `shmat-at-page-zero`): left to the corpus.
+            // SHM_RND rounds 1 and 4095 down to a fixed address 0, which only CAP_SYS_RAWIO
+            // may map (and the host backend never maps): left to the corpus
+            // (`shm_page_zero.scn`).
             if self.rng.chance(p) && (f != "SHM_RND" || addr == "0") {
                 flags.push(f);
             }

@@ -23,6 +23,9 @@ bitflags::bitflags! {
         /// Raises `msg_qbytes` above `msgmnb` (`CAP_SYS_RESOURCE`, checked in the initial user
         /// namespace by Linux: grant it only to callers that hold it there).
         const SYS_RESOURCE = 1 << abi::CAP_SYS_RESOURCE;
+        /// Maps below `vm.mmap_min_addr` (`CAP_SYS_RAWIO`, checked in the initial user
+        /// namespace by Linux).
+        const SYS_RAWIO = 1 << abi::CAP_SYS_RAWIO;
         /// Writes the `*_next_id` knobs (`CAP_CHECKPOINT_RESTORE`).
         const CHECKPOINT_RESTORE = 1 << abi::CAP_CHECKPOINT_RESTORE;
     }

@@ -32,6 +32,7 @@ pub struct Limits {
     commit_limit: AtomicU64,
     hugetlb_shm_group: AtomicU32,
     nr_hugepages: AtomicU64,
+    mmap_min_addr: AtomicU64,
 }
 
 impl Default for Limits {
@@ -51,8 +52,18 @@ impl Default for Limits {
             commit_limit: AtomicU64::new(machine_commit_limit()),
             hugetlb_shm_group: AtomicU32::new(0),
             nr_hugepages: AtomicU64::new(0),
+            mmap_min_addr: AtomicU64::new(machine_mmap_min_addr()),
         }
     }
+}
+
+/// This machine's `vm.mmap_min_addr`, or 65536 (the common distribution default) where it
+/// cannot be read.
+fn machine_mmap_min_addr() -> u64 {
+    std::fs::read_to_string("/proc/sys/vm/mmap_min_addr")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65536)
 }
 
 /// The pages the overcommit heuristic allows in one request: RAM plus swap
@@ -236,6 +247,17 @@ impl Limits {
     /// Sets `vm.nr_hugepages`: the pool reservations draw from.
     pub fn set_nr_hugepages(&self, pages: u64) {
         self.nr_hugepages.store(pages, Ordering::Relaxed);
+    }
+
+    /// `vm.mmap_min_addr`: the lowest address a caller without `CAP_SYS_RAWIO` may attach a
+    /// segment at (`EPERM` below). Defaults to this machine's value.
+    pub fn mmap_min_addr(&self) -> u64 {
+        self.mmap_min_addr.load(Ordering::Relaxed)
+    }
+
+    /// Sets `vm.mmap_min_addr`.
+    pub fn set_mmap_min_addr(&self, addr: u64) {
+        self.mmap_min_addr.store(addr, Ordering::Relaxed);
     }
 
     /// Takes `pages` huge pages from the pool, or `false` if fewer are free.

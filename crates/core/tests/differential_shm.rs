@@ -1404,6 +1404,19 @@ fn shmat_address_errors_come_before_the_lookup_and_the_permission_check() {
 }
 
 #[test]
+fn shmat_rounded_down_to_page_zero_is_eperm_without_cap_sys_rawio() {
+    let Some(p) = Pair::new("shmat_rounded_down_to_page_zero_is_eperm_without_cap_sys_rawio")
+    else {
+        return;
+    };
+    // Page 0 lies below vm.mmap_min_addr; only CAP_SYS_RAWIO may map there, and User has no
+    // capability. (Root, which has it, is not tried: the host would map page 0 of this process.)
+    let id = p.seg(Who::Root, 100, 0o666);
+    assert_eq!(p.attach_at(Who::User, id, 100, SHM_RND), Err(Errno::EPERM));
+    assert_eq!(p.st(id).unwrap().nattch(), 0, "the refusal left no count");
+}
+
+#[test]
 fn shmat_needs_read_write_and_exec_permission_as_asked_and_maps_with_that_protection() {
     let Some(p) = Pair::new(
         "shmat_needs_read_write_and_exec_permission_as_asked_and_maps_with_that_protection",

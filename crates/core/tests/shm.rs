@@ -439,6 +439,33 @@ fn shmat_null_placement_takes_the_highest_hole_that_fits() {
 }
 
 #[test]
+fn shmat_below_mmap_min_addr_is_eperm_without_cap_sys_rawio() {
+    let w = World::new();
+    w.ns.limits().set_mmap_min_addr(0x10000);
+    let id =
+        w.ns.shmget(&w.root(), 0, 100, abi::IPC_CREAT | 0o666)
+            .unwrap();
+    let user = w.user(1000, 1000);
+    let mut t = AttachTable::new(1200);
+    assert_eq!(w.ns.shmat(&user, &mut t, id, 0x1000, 0), Err(Errno::EPERM));
+    assert_eq!(
+        w.ns.shmat(&user, &mut t, id, 100, abi::SHM_RND),
+        Err(Errno::EPERM),
+        "to 0"
+    );
+    assert_eq!(w.ns.shmat(&user, &mut t, id, 0x10000, 0), Ok(0x10000));
+    assert_eq!(w.nattch(id), 1, "the refusals left no count");
+    let root = w.root();
+    let mut r = AttachTable::new(100);
+    assert_eq!(
+        w.ns.shmat(&root, &mut r, id, 0x1000, 0),
+        Ok(0x1000),
+        "CAP_SYS_RAWIO"
+    );
+    assert_eq!(w.ns.shmat(&root, &mut r, id, 100, abi::SHM_RND), Ok(0));
+}
+
+#[test]
 fn shmdt_address_rules() {
     let w = World::new();
     let id = w.segment(2 * PAGE as u64);

@@ -370,14 +370,16 @@ impl AttachTable {
 
     /// Where a fixed attachment of `len` bytes at `addr` goes: `EINVAL` if `addr` is not a
     /// multiple of `align` (a huge page), if the range wraps around or (without `replace`)
-    /// overlaps a mapping, `ENOMEM` past `TASK_SIZE`; with `replace` the mappings in the way
-    /// are unmapped first, as `MAP_FIXED` does.
+    /// overlaps a mapping, `ENOMEM` past `TASK_SIZE`, `EPERM` below `lowest` (`mmap_min_addr`
+    /// for a caller without `CAP_SYS_RAWIO`, `security_mmap_addr`); with `replace` the
+    /// mappings in the way are unmapped first, as `MAP_FIXED` does.
     pub(super) fn place_fixed(
         &mut self,
         addr: usize,
         len: usize,
         align: usize,
         replace: bool,
+        lowest: usize,
     ) -> Result<usize, Errno> {
         if addr % align != 0 {
             return Err(Errno::EINVAL);
@@ -390,6 +392,9 @@ impl AttachTable {
         }
         if len > TASK_SIZE || addr > TASK_SIZE - len {
             return Err(Errno::ENOMEM);
+        }
+        if addr < lowest {
+            return Err(Errno::EPERM);
         }
         self.unmap(addr, len)?;
         Ok(addr)

@@ -379,7 +379,9 @@ impl IpcNamespace {
     /// (`EACCES`); a segment being destroyed (`EIDRM`); then the placement: a fixed address
     /// not aligned to a `SHM_HUGETLB` segment's huge page size is `EINVAL`, a fixed range
     /// that overlaps a mapping without `SHM_REMAP` or wraps around is `EINVAL`, one past the
-    /// address space `ENOMEM`, and no room for a free placement `ENOMEM`. A segment removed
+    /// address space `ENOMEM`, one below `mmap_min_addr` `EPERM` unless the caller holds
+    /// `CAP_SYS_RAWIO` (so `SHM_RND` rounding down to 0 is `EPERM` for most), and no room for a
+    /// free placement `ENOMEM`. A segment removed
     /// while attached can still be attached by its id.
     pub fn shmat(
         &self,
@@ -416,9 +418,14 @@ impl IpcNamespace {
         let seg = ids.registry.get(Id::from_raw(id))?;
         let memory = seg.begin_attach(&caller.cred, access)?;
         let (len, align) = (seg.map_len() as usize, seg.page_size() as usize);
+        let lowest = if caller.cred.has(Capabilities::SYS_RAWIO) {
+            0
+        } else {
+            usize::try_from(ids.ns.limits.mmap_min_addr()).unwrap_or(usize::MAX)
+        };
         // A fixed address of 0 (from SHM_RND) maps without the overlap check, as Linux's.
         let place = match fixed {
-            Some(a) => table.place_fixed(a, len, align, remap || a == 0),
+            Some(a) => table.place_fixed(a, len, align, remap || a == 0, lowest),
             None => table.place_free(len, align),
         };
         match place {
