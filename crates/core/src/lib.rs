@@ -63,6 +63,7 @@ pub use msg::{
 pub use ns::{IpcNamespace, Limits};
 pub use sem::{SemCtlCmd, SemFlags, SemSet, SemSets, SemTimeoutError, SemUndo, Timespec};
 pub use shm::{
-    AttachTable, Mapping, Memory, MemorySource, Protection, Segment, ShmCtlCmd, ShmSegments,
+    AddressSpace, AttachTable, Mapping, Memory, MemorySource, Protection, Segment, ShmCtlCmd,
+    ShmSegments,
 };
 pub use wait::{Blocker, ManualBlocker, ThreadBlocker, Wakeup};

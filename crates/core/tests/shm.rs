@@ -466,6 +466,42 @@ fn shmat_below_mmap_min_addr_is_eperm_without_cap_sys_rawio() {
 }
 
 #[test]
+fn shmat_fixed_over_another_mapping_of_the_address_space_is_einval_unless_shm_remap() {
+    struct Mapped(std::ops::Range<usize>);
+    impl sysvipc::AddressSpace for Mapped {
+        fn is_mapped(&self, addr: usize, len: usize) -> bool {
+            addr < self.0.end && self.0.start < addr + len
+        }
+    }
+    let w = World::new();
+    let r = w.root();
+    let id = w.segment(2 * PAGE as u64);
+    let space = Arc::new(Mapped(0x7000_0000..0x7000_1000));
+    let mut t = AttachTable::new(100).with_address_space(space);
+    assert_eq!(
+        w.ns.shmat(&r, &mut t, id, 0x6fff_f000, 0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(w.nattch(id), 0);
+    assert_eq!(w.ns.shmat(&r, &mut t, id, 0x7000_1000, 0), Ok(0x7000_1000));
+    let mut child = t.fork(101);
+    assert_eq!(
+        w.ns.shmat(&r, &mut child, id, 0x7000_0000, 0),
+        Err(Errno::EINVAL)
+    );
+    child.set_address_space(None);
+    assert_eq!(
+        w.ns.shmat(&r, &mut child, id, 0x6000_0000, 0),
+        Ok(0x6000_0000)
+    );
+    assert_eq!(
+        w.ns.shmat(&r, &mut t, id, 0x6fff_f000, abi::SHM_REMAP),
+        Ok(0x6fff_f000),
+        "SHM_REMAP replaces whatever is there"
+    );
+}
+
+#[test]
 fn shmdt_address_rules() {
     let w = World::new();
     let id = w.segment(2 * PAGE as u64);

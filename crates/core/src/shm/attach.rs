@@ -184,6 +184,17 @@ impl fmt::Debug for Mapping {
     }
 }
 
+/// The rest of an address space: what an embedder's process maps besides its attachments.
+///
+/// `shmat` at a fixed address fails with `EINVAL` when the range overlaps any mapping
+/// (`find_vma_intersection` in `do_shmat`) unless `SHM_REMAP` is given; the attach table
+/// knows its own attachments and asks this for everything else. Free placements stay inside
+/// the table's window, which the embedder keeps for attachments.
+pub trait AddressSpace: Send + Sync {
+    /// Whether anything other than an attachment is mapped in `addr..addr + len`.
+    fn is_mapped(&self, addr: usize, len: usize) -> bool;
+}
+
 /// The shm mappings of one address space (a process), by address.
 ///
 /// Free placements (`shmat` with a null address) go top-down from the end of the placement
@@ -194,6 +205,8 @@ pub struct AttachTable {
     low: usize,
     high: usize,
     mappings: BTreeMap<usize, Mapping>,
+    /// The process's other mappings, if the embedder tells them.
+    space: Option<Arc<dyn AddressSpace>>,
 }
 
 impl AttachTable {
@@ -211,7 +224,21 @@ impl AttachTable {
             low: low.next_multiple_of(PAGE),
             high: high.min(TASK_SIZE) & !(PAGE - 1),
             mappings: BTreeMap::new(),
+            space: None,
         }
+    }
+
+    /// This table, consulting `space` for the mappings that are not attachments (a fixed
+    /// attach over one is `EINVAL` without `SHM_REMAP`).
+    pub fn with_address_space(mut self, space: Arc<dyn AddressSpace>) -> Self {
+        self.space = Some(space);
+        self
+    }
+
+    /// Replaces what the table consults for the other mappings (`None`: nothing else is
+    /// mapped), as after a fork gives the child an address space of its own.
+    pub fn set_address_space(&mut self, space: Option<Arc<dyn AddressSpace>>) {
+        self.space = space;
     }
 
     /// The process whose address space this is.
@@ -242,12 +269,13 @@ impl AttachTable {
 
     /// The address space of a child forked by this process (`dup_mmap`): a copy of every
     /// mapping, each opened by this process (`shm_lpid` is the parent's), closed by the
-    /// child.
+    /// child. It consults the same [`AddressSpace`] until given its own.
     pub fn fork(&self, child_pid: i32) -> AttachTable {
         AttachTable {
             pid: child_pid,
             low: self.low,
             high: self.high,
+            space: self.space.clone(),
             mappings: self
                 .mappings
                 .iter()
@@ -386,7 +414,8 @@ impl AttachTable {
         }
         if !replace {
             let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-            if self.overlaps(addr, end) {
+            let elsewhere = self.space.as_ref().is_some_and(|s| s.is_mapped(addr, len));
+            if self.overlaps(addr, end) || elsewhere {
                 return Err(Errno::EINVAL);
             }
         }

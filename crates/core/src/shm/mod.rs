@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-pub use attach::{AttachTable, MMAP_MIN_ADDR, Mapping, Protection, TASK_SIZE};
+pub use attach::{AddressSpace, AttachTable, MMAP_MIN_ADDR, Mapping, Protection, TASK_SIZE};
 pub use memory::{HeapMemory, HeapSource, Memory, MemorySource};
 #[cfg(target_os = "linux")]
 pub use memory::{MemfdMemory, MemfdSource};
