@@ -735,7 +735,7 @@ impl SetState {
     /// What `sem_unlock()` does with the global lock: once no complex sleeper is left, the
     /// set's alter queue goes back to the per-semaphore queues, in order (`unmerge_queues`).
     fn end_critical_section(&mut self) {
-        if self.complex_count > 0 {
+        if self.complex_count > 0 || self.pending_alter.is_empty() {
             return;
         }
         for q in std::mem::take(&mut self.pending_alter) {
