@@ -445,16 +445,26 @@ impl Backend for Emulation {
             "msgmax" => limits.set_msgmax(one()?),
             "msgmnb" => limits.set_msgmnb(one()?),
             "msgmni" => limits.set_msgmni(one()?),
-            "sem" => match nums.as_slice() {
-                [a, b, c, d] => limits.set_sem([*a, *b, *c, *d]),
-                _ => Err(Errno::EINVAL),
-            },
+            // proc_dointvec stores the values it is given, in order, and leaves the others.
+            "sem" if (1..=4).contains(&nums.len()) => {
+                let mut sem = [
+                    limits.semmsl(),
+                    limits.semmns(),
+                    limits.semopm(),
+                    limits.semmni(),
+                ]
+                .map(i64::from);
+                sem[..nums.len()].copy_from_slice(&nums);
+                limits.set_sem(sem)
+            }
+            "sem" => Err(Errno::EINVAL),
+            // proc_doulongvec_minmax refuses a sign.
             "shmmax" => {
-                limits.set_shmmax(one()? as u64);
+                limits.set_shmmax(u64::try_from(one()?).map_err(|_| Errno::EINVAL)?);
                 Ok(())
             }
             "shmall" => {
-                limits.set_shmall(one()? as u64);
+                limits.set_shmall(u64::try_from(one()?).map_err(|_| Errno::EINVAL)?);
                 Ok(())
             }
             "shmmni" => limits.set_shmmni(one()?),

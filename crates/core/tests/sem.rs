@@ -674,6 +674,26 @@ fn semtimedop_zero_timeout_polls_and_fails_with_eagain() {
 }
 
 #[test]
+fn semtimedop_expired_timeout_wins_over_a_pending_interruption() {
+    // do_semtimedop: `if (timeout && jiffies_left == 0) error = -EAGAIN`, whatever woke it.
+    let w = World::new();
+    let (c, b) = w.caller(Credentials::root(), 100);
+    let id = w.set(&c, 1, 0o600);
+    b.interrupt();
+    assert_eq!(
+        w.ns.semtimedop(&c, id, &[op(0, -1, 0)], ts(0, 0)),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(w.ncnt(id, 0), 0, "it left the queue");
+    b.interrupt();
+    assert_eq!(
+        w.ns.semtimedop(&c, id, &[op(0, -1, 0)], ts(5, 0)),
+        Err(Errno::EINTR),
+        "before its deadline a signal is EINTR"
+    );
+}
+
+#[test]
 fn semtimedop_times_out_with_eagain_when_the_clock_reaches_the_deadline() {
     let w = World::new();
     let r = w.root();

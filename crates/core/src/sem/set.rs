@@ -235,10 +235,14 @@ impl SemSet {
                 None
             })
         });
-        // A completed operation (or its error, or removal) wins over a timeout or a signal.
+        // A completed operation (or its error, or removal) wins over a timeout or a signal,
+        // and an expired timeout over a signal (`if (timeout && jiffies_left == 0)` in
+        // `do_semtimedop`, checked whatever woke the sleeper).
+        let expired = || deadline.is_some_and(|d| self.ns.clock.monotonic() >= d);
         match (outcome, why) {
             (Some(result), _) => result.map_err(SemTimeoutError::Failed),
             (None, Wakeup::TimedOut) => Err(SemTimeoutError::Timeout),
+            (None, _) if expired() => Err(SemTimeoutError::Timeout),
             (None, _) => Err(Errno::EINTR.into()),
         }
     }
