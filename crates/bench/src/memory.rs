@@ -86,7 +86,7 @@ pub fn memory() -> Vec<(String, String)> {
     let before = live();
     ns.semget(&me, 0, 1, abi::IPC_CREAT | 0o600).unwrap();
     rows.push((
-        "first object of a kind (its lookup index: the chunk table and one chunk)".into(),
+        "first object of a kind (its lookup index's first chunk of 64 slots)".into(),
         format!("{} B", live() - before),
     ));
     let before = live();

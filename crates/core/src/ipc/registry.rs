@@ -79,29 +79,44 @@ const CHUNK: usize = 64;
 /// A chunk of [`CHUNK`] lookup slots, allocated on first use.
 type Chunk<T> = OnceLock<Box<[Entry<T>; CHUNK]>>;
 
-/// Slots by index, in chunks allocated on first use (an empty registry allocates nothing; the
-/// chunk table is allocated with the first object). Entries only change under the table's
-/// write lock.
+/// Slots by index, in chunks allocated on first use. An empty registry allocates nothing; the
+/// first chunk (indexes 0..64, where the cyclic allocator stays until some 40 objects exist)
+/// is its own field, and the table of the other chunks is allocated only when an index
+/// reaches past it. Entries only change under the table's write lock.
 struct Lookup<T> {
-    chunks: OnceLock<Box<[Chunk<T>]>>,
+    first: Chunk<T>,
+    rest: OnceLock<Box<[Chunk<T>]>>,
 }
 
 impl<T> Lookup<T> {
+    /// The chunk holding index `index`, if allocated.
+    fn chunk(&self, index: usize) -> Option<&[Entry<T>; CHUNK]> {
+        match index / CHUNK {
+            0 => self.first.get(),
+            c => self.rest.get()?.get(c - 1)?.get(),
+        }
+        .map(|b| &**b)
+    }
+
     /// The slot at `index`, if its chunk exists.
     fn slot(&self, index: usize) -> Option<&Entry<T>> {
-        let chunk = self.chunks.get()?.get(index / CHUNK)?.get()?;
-        Some(&chunk[index % CHUNK])
+        Some(&self.chunk(index)?[index % CHUNK])
     }
 
     /// The slot at `index` (< `IPCMNI`), allocating its chunk if needed.
     fn slot_or_init(&self, index: usize) -> &Entry<T> {
-        let chunks = self.chunks.get_or_init(|| {
-            (0..abi::IPCMNI as usize / CHUNK)
-                .map(|_| OnceLock::new())
-                .collect()
-        });
-        let chunk = chunks[index / CHUNK]
-            .get_or_init(|| Box::new(std::array::from_fn(|_| RwLock::new(None))));
+        let chunk = match index / CHUNK {
+            0 => &self.first,
+            c => {
+                let rest = self.rest.get_or_init(|| {
+                    (1..abi::IPCMNI as usize / CHUNK)
+                        .map(|_| OnceLock::new())
+                        .collect()
+                });
+                &rest[c - 1]
+            }
+        };
+        let chunk = chunk.get_or_init(|| Box::new(std::array::from_fn(|_| RwLock::new(None))));
         &chunk[index % CHUNK]
     }
 }
@@ -144,7 +159,8 @@ impl<T> Default for Registry<T> {
                 next_id: -1,
             }),
             lookup: Lookup {
-                chunks: OnceLock::new(),
+                first: OnceLock::new(),
+                rest: OnceLock::new(),
             },
         }
     }
