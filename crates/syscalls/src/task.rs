@@ -39,9 +39,10 @@ impl<'a> Task<'a> {
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
         self.pieces(addr, buf.len(), |attached, at, range| {
             let part = &mut buf[range];
-            match attached {
-                true => self.attach.read(at as usize, part),
-                false => self.memory.read(at, part),
+            if attached {
+                self.attach.read(at as usize, part)
+            } else {
+                self.memory.read(at, part)
             }
         })
     }
@@ -51,9 +52,10 @@ impl<'a> Task<'a> {
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.pieces(addr, data.len(), |attached, at, range| {
             let part = &data[range];
-            match attached {
-                true => self.attach.write(at as usize, part),
-                false => self.memory.write(at, part),
+            if attached {
+                self.attach.write(at as usize, part)
+            } else {
+                self.memory.write(at, part)
             }
         })
     }

@@ -234,23 +234,12 @@ impl Segment {
             return Err(Errno::EINVAL);
         }
         st.perm.check_owner(cred)?;
-        if st.nattch > 0 {
-            st.perm.mode |= abi::SHM_DEST as u32;
-            st.perm.key = Key::PRIVATE;
-            return Ok(None);
-        }
-        Ok(st.memory.take())
+        Ok(st.rmid())
     }
 
     /// Namespace teardown (`shm_exit_ns` → `do_shm_rmid` without the checks).
     pub(crate) fn remove_unchecked(&self) -> Option<Arc<dyn Memory>> {
-        let mut st = self.state.lock();
-        if st.nattch > 0 {
-            st.perm.mode |= abi::SHM_DEST as u32;
-            st.perm.key = Key::PRIVATE;
-            return None;
-        }
-        st.memory.take()
+        self.state.lock().rmid()
     }
 
     /// The creating thread `tid` exits (`exit_shm`): the segment is orphaned, and destroyed
@@ -370,6 +359,17 @@ pub(crate) fn uncharge(charges: &LockedPages, uid: u32, pages: u64) {
 }
 
 impl SegmentState {
+    /// `do_shm_rmid`: attached, the segment is marked `SHM_DEST` and its key made private;
+    /// otherwise its memory is taken (destroyed).
+    fn rmid(&mut self) -> Option<Arc<dyn Memory>> {
+        if self.nattch > 0 {
+            self.perm.mode |= abi::SHM_DEST as u32;
+            self.perm.key = Key::PRIVATE;
+            return None;
+        }
+        self.memory.take()
+    }
+
     /// `shm_may_destroy`: nothing attached, and removed (or `forced`); takes the memory.
     fn take_if_destroyable(&mut self, forced: bool) -> Option<Arc<dyn Memory>> {
         let removed = self.perm.mode & abi::SHM_DEST as u32 != 0;
