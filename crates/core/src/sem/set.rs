@@ -495,48 +495,53 @@ impl SetState {
     /// `perform_atomic_semop()`: the operations in array order on a scratch view; all applied,
     /// with `sempid` set for each operation's semaphore, or none.
     fn attempt(&mut self, sops: &[Sembuf], undo: Option<u64>, pid: i32) -> Attempt {
+        let adj_of = |st: &Self, n: usize| {
+            undo.and_then(|k| st.undos.get(&k))
+                .map_or(0, |a| i32::from(a[n]))
+        };
+        if let [sop] = sops {
+            // One operation needs no scratch view.
+            let n = usize::from(sop.sem_num);
+            return match step(self.sems[n].val, adj_of(self, n), sop, 0) {
+                Ok((val, adj)) => {
+                    self.apply(n, val, adj, undo, pid);
+                    Attempt::Done
+                }
+                Err(verdict) => verdict,
+            };
+        }
         // (semaphore, value, adjustment) after the operations so far; most arrays are short,
         // so they need no allocation.
         let mut scratch: SmallScratch = SmallScratch::default();
-        let adjs = undo.and_then(|k| self.undos.get(&k));
         for (i, sop) in sops.iter().enumerate() {
             let n = usize::from(sop.sem_num);
             let slot = scratch.iter().position(|s| s.0 == n);
             let (val, adj) = match slot {
                 Some(p) => (scratch[p].1, scratch[p].2),
-                None => (self.sems[n].val, adjs.map_or(0, |a| i32::from(a[n]))),
+                None => (self.sems[n].val, adj_of(self, n)),
             };
-            let op = i32::from(sop.sem_op);
-            if (op == 0 && val != 0) || val + op < 0 {
-                return if sop.sem_flg as i32 & abi::IPC_NOWAIT != 0 {
-                    Attempt::Fail(Errno::EAGAIN)
-                } else {
-                    Attempt::Block(i)
-                };
-            }
-            if val + op > abi::SEMVMX {
-                return Attempt::Fail(Errno::ERANGE);
-            }
-            let mut new_adj = adj;
-            if sop.sem_flg as i32 & abi::SEM_UNDO != 0 {
-                new_adj = adj - op;
-                if !(-abi::SEMAEM - 1..=abi::SEMAEM).contains(&new_adj) {
-                    return Attempt::Fail(Errno::ERANGE);
-                }
-            }
+            let (val, adj) = match step(val, adj, sop, i) {
+                Ok(next) => next,
+                Err(verdict) => return verdict,
+            };
             match slot {
-                Some(p) => scratch[p] = (n, val + op, new_adj),
-                None => scratch.push((n, val + op, new_adj)),
+                Some(p) => scratch[p] = (n, val, adj),
+                None => scratch.push((n, val, adj)),
             }
         }
         for &(n, val, adj) in scratch.iter() {
-            self.sems[n].val = val;
-            self.sems[n].pid = pid;
-            if let Some(a) = undo.and_then(|k| self.undos.get_mut(&k)) {
-                a[n] = adj as i16;
-            }
+            self.apply(n, val, adj, undo, pid);
         }
         Attempt::Done
+    }
+
+    /// Stores the outcome of an attempt for semaphore `n`.
+    fn apply(&mut self, n: usize, val: i32, adj: i32, undo: Option<u64>, pid: i32) {
+        self.sems[n].val = val;
+        self.sems[n].pid = pid;
+        if let Some(a) = undo.and_then(|k| self.undos.get_mut(&k)) {
+            a[n] = adj as i16;
+        }
     }
 
     /// `set_semotime()`: the first operation's semaphore, or semaphore 0 when the change came
@@ -770,6 +775,31 @@ impl SetState {
         }
         i32::try_from(count).unwrap_or(i32::MAX)
     }
+}
+
+/// Operation `sop` (the `index`th of its array) on a semaphore at `val` whose caller's
+/// adjustment is `adj`: the new value and adjustment, or the verdict of the whole attempt
+/// (`perform_atomic_semop`'s checks, in its order).
+fn step(val: i32, adj: i32, sop: &Sembuf, index: usize) -> Result<(i32, i32), Attempt> {
+    let op = i32::from(sop.sem_op);
+    if (op == 0 && val != 0) || val + op < 0 {
+        return Err(if sop.sem_flg as i32 & abi::IPC_NOWAIT != 0 {
+            Attempt::Fail(Errno::EAGAIN)
+        } else {
+            Attempt::Block(index)
+        });
+    }
+    if val + op > abi::SEMVMX {
+        return Err(Attempt::Fail(Errno::ERANGE));
+    }
+    let mut new_adj = adj;
+    if sop.sem_flg as i32 & abi::SEM_UNDO != 0 {
+        new_adj = adj - op;
+        if !(-abi::SEMAEM - 1..=abi::SEMAEM).contains(&new_adj) {
+            return Err(Attempt::Fail(Errno::ERANGE));
+        }
+    }
+    Ok((val + op, new_adj))
 }
 
 /// The scratch view of [`SetState::attempt`]: inline for up to four semaphores.
