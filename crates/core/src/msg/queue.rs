@@ -154,12 +154,16 @@ impl Queue {
         msg: Message,
         wait: Wait,
     ) -> Result<(), SendError> {
-        let mut msg = self.validate(msg)?;
+        if !self.valid(&msg) {
+            return Err(SendError::Invalid(msg));
+        }
+        let mut msg = msg;
         loop {
             let now = self.ns.clock.realtime();
+            let mut wake = WakeList::default();
             let mut st = self.state.lock();
-            msg = match st.try_send(caller, msg, now) {
-                Ok(wake) => {
+            msg = match st.try_send(caller, msg, now, &mut wake) {
+                Ok(()) => {
                     drop(st);
                     wake.wake_all();
                     return Ok(());
@@ -190,13 +194,10 @@ impl Queue {
         }
     }
 
-    /// `EINVAL` for a text above `msgmax` or a type below 1, checked once per `msgsnd`.
-    fn validate(&self, msg: Message) -> Result<Message, SendError> {
-        let msgmax = self.ns.limits.msgmax();
-        if msg.len() > msgmax.max(0) as usize || msg.mtype < 1 {
-            return Err(SendError::Invalid(msg));
-        }
-        Ok(msg)
+    /// Whether `msg` escapes `EINVAL` (a text above `msgmax`, a type below 1): checked once
+    /// per `msgsnd`.
+    fn valid(&self, msg: &Message) -> bool {
+        msg.len() <= self.ns.limits.msgmax().max(0) as usize && msg.mtype >= 1
     }
 
     /// `msgrcv(2)`: removes and returns the message `selector` picks. Waits for one unless
@@ -229,9 +230,10 @@ impl Queue {
     ) -> Result<Message, RecvError> {
         let mut msg = loop {
             let now = self.ns.clock.realtime();
+            let mut wake = WakeList::default();
             let mut st = self.state.lock();
-            match st.try_receive(caller, selector, max_size, truncate, now) {
-                Ok((msg, wake)) => {
+            match st.try_receive(caller, selector, max_size, truncate, now, &mut wake) {
+                Ok(msg) => {
                     drop(st);
                     wake.wake_all();
                     break msg;
@@ -415,7 +417,13 @@ impl QueueState {
     /// `msg_fits_inqueue()`: room for `size` more bytes and one more message.
     /// The checks and the work of one `msgsnd` attempt, under the lock: `EACCES`, `EIDRM`,
     /// then the message is handed to a receiver or queued, or `Full` gives it back.
-    fn try_send(&mut self, caller: &Caller, msg: Message, now: i64) -> Result<WakeList, SendError> {
+    fn try_send(
+        &mut self,
+        caller: &Caller,
+        msg: Message,
+        now: i64,
+        wake: &mut WakeList,
+    ) -> Result<(), SendError> {
         if self.perm.check(&caller.cred, Access::WRITE).is_err() {
             return Err(SendError::Denied(msg));
         }
@@ -425,13 +433,14 @@ impl QueueState {
         if !self.fits(msg.len()) {
             return Err(SendError::Full(msg));
         }
-        let mut wake = WakeList::default();
         self.lspid = caller.pid;
         self.stime = now;
-        if let Some(msg) = self.hand_to_receiver(msg, now, &mut wake) {
+        if self.receivers.is_empty() {
+            self.messages.push(msg);
+        } else if let Some(msg) = self.hand_to_receiver(msg, now, wake) {
             self.messages.push(msg);
         }
-        Ok(wake)
+        Ok(())
     }
 
     /// The checks and the work of one `msgrcv` attempt, under the lock: `EACCES`, `EIDRM`,
@@ -443,7 +452,8 @@ impl QueueState {
         max_size: usize,
         truncate: bool,
         now: i64,
-    ) -> Result<(Message, WakeList), RecvError> {
+        wake: &mut WakeList,
+    ) -> Result<Message, RecvError> {
         if self.perm.check(&caller.cred, Access::READ).is_err() {
             return Err(RecvError::Denied);
         }
@@ -455,11 +465,10 @@ impl QueueState {
             return Err(RecvError::TooBig);
         }
         let msg = self.messages.pop(mtype).ok_or(RecvError::NoMessage)?;
-        let mut wake = WakeList::default();
         self.rtime = now;
         self.lrpid = caller.pid;
-        self.wake_senders_that_fit(&mut wake);
-        Ok((msg, wake))
+        self.wake_senders_that_fit(wake);
+        Ok(msg)
     }
 
     fn fits(&self, size: usize) -> bool {
@@ -496,6 +505,9 @@ impl QueueState {
     /// `ss_wakeup(.., false)`: every waiting sender whose message fits now retries; the others
     /// keep waiting, in their order.
     fn wake_senders_that_fit(&mut self, wake: &mut WakeList) {
+        if self.senders.is_empty() {
+            return;
+        }
         let free_bytes = self.qbytes.saturating_sub(self.messages.bytes() as u64);
         let has_slot = (self.messages.count() as u64) < self.qbytes;
         self.senders.retain(|s| {
