@@ -990,3 +990,137 @@ fn compat_shmat_shmdt_and_shmctl_agree_with_linux() {
         0
     );
 }
+
+#[test]
+fn compat_msgrcv_truncates_a_64_bit_type_to_32_bits() {
+    let Some(mut p) = Pair::new("compat_msgrcv_truncates_a_64_bit_type_to_32_bits") else {
+        return;
+    };
+    let q = p.both("msgget", i386::MSGGET, [0, 0o1600, 0, 0, 0, 0]) as u32;
+    // A 64-bit task sends type 2^32 + 5.
+    let mtype = (1i64 << 32) + 5;
+    let root_host = p.root_host.clone();
+    p.host
+        .msgsnd(&root_host, q as i32, mtype, b"wide", 0)
+        .expect("host msgsnd");
+    p.ns.msgsnd(
+        &p.root,
+        q as i32,
+        sysvipc::Message::new(mtype, &b"wide"[..]),
+        0,
+    )
+    .expect("emulation msgsnd");
+    let rcv = p.at(RCV);
+    // The selector 5 (a 32-bit long) does not match it; type 0 does, and the type written
+    // back is its low 32 bits.
+    assert_eq!(
+        p.both("msgrcv 5", i386::MSGRCV, [q, rcv, 64, 5, NOWAIT, 0]),
+        -abi::Errno::ENOMSG.raw()
+    );
+    p.clear(RCV, 16);
+    assert_eq!(
+        p.both("msgrcv 0", i386::MSGRCV, [q, rcv, 64, 0, NOWAIT, 0]),
+        4
+    );
+    let b = p.same("received", RCV, 16, &[]);
+    assert_eq!(u32_at(&b, 0), 5);
+}
+
+#[test]
+fn compat_old_ipc_perm_shows_ids_above_65535_as_the_overflow_id() {
+    let Some(mut p) = Pair::new("compat_old_ipc_perm_shows_ids_above_65535") else {
+        return;
+    };
+    // Created by uid 70000: the old structure cannot hold it.
+    p.user_host = HostCaller::user(70_000, 70_000);
+    p.user = Caller::new(
+        Credentials::user(70_000, 70_000),
+        std::process::id() as i32,
+        Arc::new(ThreadBlocker::new()),
+    );
+    p.as_user = true;
+    let q = p.both("msgget as 70000", i386::MSGGET, [0, 0o1666, 0, 0, 0, 0]) as u32;
+    let ds = p.at(DS);
+    p.clear(DS, 64);
+    let args = [call(ipc_call::MSGCTL, 0), q, abi::IPC_STAT as u32, 0, ds, 0];
+    assert_eq!(p.both("ipc IPC_STAT old", IPC, args), 0);
+    let b = p.same("old ipc_perm", DS, 64, MSQID_OLD_TIMES);
+    assert_eq!(
+        (u16_at(&b, 4), u16_at(&b, 8)),
+        (65_534, 65_534),
+        "uid, cuid"
+    );
+    p.clear(DS, 96);
+    assert_eq!(
+        p.both(
+            "IPC_STAT 64",
+            i386::MSGCTL,
+            [q, abi::IPC_STAT as u32, ds, 0, 0, 0]
+        ),
+        0
+    );
+    let b = p.same("compat ipc64_perm", DS, 96, MSQID64_TIMES);
+    assert_eq!(u32_at(&b, 4), 70_000);
+    // IPC_SET from the old layout takes 65535 as 65535 (zero-extended), not as -1.
+    p.as_user = false;
+    let mut old = [0u8; 56];
+    old[4..6].copy_from_slice(&65_535u16.to_ne_bytes());
+    old[6..8].copy_from_slice(&65_535u16.to_ne_bytes());
+    old[12..14].copy_from_slice(&0o600u16.to_ne_bytes());
+    old[48..50].copy_from_slice(&100u16.to_ne_bytes());
+    p.put(DS, &old);
+    let args = [call(ipc_call::MSGCTL, 0), q, abi::IPC_SET as u32, 0, ds, 0];
+    assert_eq!(p.both("ipc IPC_SET old uid 65535", IPC, args), 0);
+    p.clear(DS, 96);
+    p.both(
+        "IPC_STAT 64",
+        i386::MSGCTL,
+        [q, abi::IPC_STAT as u32, ds, 0, 0, 0],
+    );
+    let b = p.same("after IPC_SET", DS, 96, MSQID64_TIMES);
+    assert_eq!((u32_at(&b, 4), u32_at(&b, 8)), (65_535, 65_535));
+}
+
+#[test]
+fn compat_shm_lock_and_unlock_pass_through_both_entry_points() {
+    let Some(mut p) = Pair::new("compat_shm_lock_and_unlock_pass_through") else {
+        return;
+    };
+    let h = p.both("shmget", i386::SHMGET, [0, 4096, 0o1600, 0, 0, 0]) as u32;
+    let ds = p.at(DS);
+    assert_eq!(
+        p.both(
+            "SHM_LOCK",
+            i386::SHMCTL,
+            [h, abi::SHM_LOCK as u32, 0, 0, 0, 0]
+        ),
+        0
+    );
+    p.clear(DS, 96);
+    let args = [call(ipc_call::SHMCTL, 0), h, abi::IPC_STAT as u32, 0, ds, 0];
+    p.both("ipc IPC_STAT old", IPC, args);
+    let b = p.same("locked", DS, 96, SHMID_OLD_TIMES);
+    assert_eq!(
+        u16_at(&b, 12) & abi::SHM_LOCKED as u16,
+        abi::SHM_LOCKED as u16
+    );
+    let args = [
+        call(ipc_call::SHMCTL, 0),
+        h,
+        abi::SHM_UNLOCK as u32,
+        0,
+        0,
+        0,
+    ];
+    assert_eq!(p.both("ipc SHM_UNLOCK", IPC, args), 0);
+    let args = [h, abi::SHM_LOCK as u32 | IPC64, 0, 0, 0, 0];
+    assert_eq!(
+        p.both("SHM_LOCK|IPC_64", i386::SHMCTL, args),
+        -abi::Errno::EINVAL.raw()
+    );
+    // shmget's size is a zero-extended register through the direct call and through ipc(2).
+    let args = [0, 0xffff_f000, 0o1600, 0, 0, 0];
+    p.both("shmget 4 GiB - 4 KiB", i386::SHMGET, args);
+    let args = [call(ipc_call::SHMGET, 0), 0, 0xffff_f000, 0o1600, 0, 0];
+    p.both("ipc SHMGET 4 GiB - 4 KiB", IPC, args);
+}

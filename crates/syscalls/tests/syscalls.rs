@@ -7,8 +7,8 @@ use std::sync::Arc;
 use sysvipc::abi::{self, Errno};
 use sysvipc::{AttachTable, Caller, Credentials, IpcNamespace, ThreadBlocker};
 use sysvipc_syscalls::{
-    Arch, HeapUserMemory, Task, UserMemory, ipc, msgctl, msgget, msgrcv, msgsnd, semctl, semget,
-    semop, semtimedop, shmat, shmctl, shmdt, shmget, syscall,
+    Arch, HeapUserMemory, Task, UserMemory, compat_shmat, ipc, msgctl, msgget, msgrcv, msgsnd,
+    semctl, semget, semop, semtimedop, shmat, shmctl, shmdt, shmget, syscall,
 };
 
 const BUF: u64 = 0x10_0000;
@@ -382,4 +382,75 @@ fn ipc_multiplexer_dispatches_by_call_and_version() {
         Err(Errno::EINVAL)
     );
     assert_eq!(ipc(ns, &mut t, [99, 0, 0, 0, 0, 0]), Err(Errno::ENOSYS));
+}
+
+// ---- 32-bit tasks (the differential tests against Linux are in compat_differential.rs) ----
+
+#[test]
+fn i386_dispatch_truncates_every_register_to_32_bits() {
+    use abi::compat::i386;
+    let mut w = World::new();
+    let high = 0xdead_beef_0000_0000u64;
+    let (ns, mut t) = w.task();
+    let q = syscall(
+        ns,
+        &mut t,
+        Arch::I386,
+        i386::MSGGET,
+        [high, high | 0o1600, 0, 0, 0, 0],
+    );
+    assert_eq!(q, Some(Ok(0)));
+    // A compat msgbuf: a 4-byte type, then the text at 4.
+    w.memory.write(BUF, &7u32.to_ne_bytes()).unwrap();
+    w.memory.write(BUF + 4, b"low").unwrap();
+    let (ns, mut t) = w.task();
+    let snd = [high, high | BUF, high | 3, high, 0, 0];
+    assert_eq!(
+        syscall(ns, &mut t, Arch::I386, i386::MSGSND, snd),
+        Some(Ok(0))
+    );
+    // msgtyp 0xffff_fff9 with high garbage is -7 for a 32-bit task.
+    let rcv = [
+        high,
+        high | (BUF + 64),
+        high | 16,
+        high | 0xffff_fff9,
+        high,
+        0,
+    ];
+    assert_eq!(
+        syscall(ns, &mut t, Arch::I386, i386::MSGRCV, rcv),
+        Some(Ok(3))
+    );
+    assert_eq!(w.memory.bytes(BUF + 64, 7).unwrap(), b"\x07\0\0\0low");
+    let (ns, mut t) = w.task();
+    assert_eq!(
+        syscall(
+            ns,
+            &mut t,
+            Arch::I386,
+            abi::arch::x86_64::nr::MSGGET,
+            [0; 6]
+        ),
+        None
+    );
+}
+
+#[test]
+fn compat_shmat_placed_above_4_gib_is_enomem_and_undone() {
+    // A table whose window reaches past 4 GiB: the embedder forgot `with_window`.
+    let mut w = World::new();
+    let (ns, mut t) = w.task();
+    let seg = shmget(ns, &mut t, 0, 4096, 0o1600).unwrap() as i32;
+    assert_eq!(compat_shmat(ns, &mut t, seg, 0, 0), Err(Errno::ENOMEM));
+    assert!(t.attach.is_empty());
+    let (_, ds) = ns
+        .shmctl_stat(t.caller, seg, sysvipc::ShmCtlCmd::Stat)
+        .unwrap();
+    assert_eq!(ds.shm_nattch, 0);
+    // Below 4 GiB it lands in the window.
+    let mut space = AttachTable::with_window(100, 0x1000_0000, 0xffff_e000);
+    let mut t = Task::new(&w.caller, &w.memory, &mut space);
+    let at = compat_shmat(&w.ns, &mut t, seg, 0, 0).unwrap();
+    assert!((0x1000_0000..0xffff_e000).contains(&at), "{at:#x}");
 }
