@@ -14,8 +14,9 @@
 //!   at `INT_MAX`;
 //! - `ipc(2)`'s `SEMTIMEDOP` reads an `old_timespec32`; the direct `semtimedop_time64` reads
 //!   the 64-bit one;
-//! - `shmat` must return an address below 4 GiB: the task's [`sysvipc::AttachTable`] must
-//!   place attachments below [`abi::compat::IA32_TASK_SIZE`] (`AttachTable::with_window`).
+//! - `shmat` must return an address below 4 GiB: the task's [`sysvipc::AttachTable`] must end
+//!   at [`abi::compat::IA32_TASK_SIZE`] (`AttachTable::with_task_size`), which also makes a
+//!   fixed attach past it `ENOMEM`, as the kernel's `TASK_SIZE` of a 32-bit process does.
 //!
 //! On i386 the direct ctl syscalls (`semctl` 394, `shmctl` 396, `msgctl` 402) always use the
 //! 64 layouts (`version = IPC_64`); only `ipc(2)` parses the version (x86 selects
@@ -424,9 +425,10 @@ fn semctl_compat(
 /// with a 32-bit address.
 ///
 /// The placement is the attach table's: it must lie below 4 GiB (a table made with
-/// `AttachTable::with_window(pid, low, IA32_TASK_SIZE)`). If the table places the
-/// attachment where a 32-bit task cannot reach it, the attachment is undone and the call
-/// fails with `ENOMEM`, as a full 32-bit address space would.
+/// `AttachTable::with_task_size(IA32_TASK_SIZE)`, which also refuses a fixed address whose
+/// range passes it, `ENOMEM`). If the table places the attachment where a 32-bit task
+/// cannot reach it, the attachment is undone and the call fails with `ENOMEM`, as a full
+/// 32-bit address space would.
 pub fn compat_shmat(
     ns: &IpcNamespace,
     task: &mut Task<'_>,

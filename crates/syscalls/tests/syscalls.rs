@@ -454,3 +454,25 @@ fn compat_shmat_placed_above_4_gib_is_enomem_and_undone() {
     let at = compat_shmat(&w.ns, &mut t, seg, 0, 0).unwrap();
     assert!((0x1000_0000..0xffff_e000).contains(&at), "{at:#x}");
 }
+
+#[test]
+fn compat_fixed_shmat_past_the_32_bit_task_size_is_enomem() {
+    let mut w = World::new();
+    let (ns, mut t) = w.task();
+    let seg = shmget(ns, &mut t, 0, 8192, 0o1600).unwrap() as i32;
+    let task_size = abi::compat::IA32_TASK_SIZE as usize;
+    let mut space = AttachTable::new(100).with_task_size(task_size);
+    let mut t = Task::new(&w.caller, &w.memory, &mut space);
+    // 0xffff_d000 + 8 KiB ends at 0xffff_f000, past 0xffff_e000.
+    assert_eq!(
+        compat_shmat(&w.ns, &mut t, seg, 0xffff_d000, 0),
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        compat_shmat(&w.ns, &mut t, seg, 0xffff_c000, 0),
+        Ok(0xffff_c000)
+    );
+    // A free placement stays below the task size too.
+    let at = compat_shmat(&w.ns, &mut t, seg, 0, 0).unwrap();
+    assert_eq!(at, 0xffff_a000);
+}
