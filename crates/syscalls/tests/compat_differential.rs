@@ -322,12 +322,59 @@ fn compat_msgsnd_and_msgrcv_use_a_32_bit_mtype_through_both_entry_points() {
         -abi::Errno::ENOSYS.raw()
     );
 
+    // MSG_COPY: the message at an index, copied and left queued; the buffer is read first.
+    p.clear(RCV, 64);
+    let copy = NOWAIT | abi::MSG_COPY as u32;
+    assert_eq!(
+        p.both("msgrcv MSG_COPY 0", i386::MSGRCV, [q, rcv, 64, 0, copy, 0]),
+        5
+    );
+    p.same("MSG_COPY buffer", RCV, 64, &[]);
+    assert_eq!(
+        p.both("msgrcv MSG_COPY 1", i386::MSGRCV, [q, rcv, 64, 1, copy, 0]),
+        -abi::Errno::ENOMSG.raw()
+    );
+    assert_eq!(
+        p.both(
+            "msgrcv MSG_COPY unmapped",
+            i386::MSGRCV,
+            [q, 0x1000, 64, 0, copy, 0]
+        ),
+        -abi::Errno::EFAULT.raw()
+    );
+    assert_eq!(
+        p.both(
+            "msgrcv size -1",
+            i386::MSGRCV,
+            [q, rcv, u32::MAX, 0, NOWAIT, 0]
+        ),
+        -abi::Errno::EINVAL.raw()
+    );
+    // A fault on the copy-out loses the message, as on Linux.
+    p.put(MSG, &msgbuf(4, b"lost"));
+    p.both("msgsnd", i386::MSGSND, [q, msg, 4, 0, 0, 0]);
     p.clear(RCV, 64);
     assert_eq!(
         p.both("msgrcv 0", i386::MSGRCV, [q, rcv, 64, 0, NOWAIT, 0]),
         5
     );
     p.same("msgrcv 0 buffer", RCV, 64, &[]);
+    assert_eq!(
+        p.both(
+            "msgrcv into unmapped",
+            i386::MSGRCV,
+            [q, 0x1000, 64, 0, NOWAIT, 0]
+        ),
+        -abi::Errno::EFAULT.raw()
+    );
+    assert_eq!(
+        p.both(
+            "msgrcv after the fault",
+            i386::MSGRCV,
+            [q, rcv, 64, 0, NOWAIT, 0]
+        ),
+        -abi::Errno::ENOMSG.raw()
+    );
 }
 
 #[test]
@@ -626,6 +673,19 @@ fn compat_semop_semtimedop_and_every_semctl_command_agree_with_linux() {
         p.both("ipc SEMTIMEDOP unmapped", IPC, args),
         -abi::Errno::EFAULT.raw()
     );
+    for (what, nsops, ret) in [
+        ("ipc SEMOP no operations", 0, abi::Errno::EINVAL),
+        ("ipc SEMOP past semopm", 501, abi::Errno::E2BIG),
+        ("ipc SEMOP nsops -1", u32::MAX, abi::Errno::E2BIG),
+    ] {
+        let args = [call(ipc_call::SEMOP, 0), s, nsops, 0, sops, 0];
+        assert_eq!(p.both(what, IPC, args), -ret.raw(), "{what}");
+    }
+    let args = [call(ipc_call::SEMOP, 0), s, 1, 0, 0x1000, 0];
+    assert_eq!(
+        p.both("ipc SEMOP unmapped", IPC, args),
+        -abi::Errno::EFAULT.raw()
+    );
 
     // The direct semctl, every command, the 32-bit semun in the fourth register.
     for (cmd, num) in [
@@ -720,6 +780,25 @@ fn compat_semop_semtimedop_and_every_semctl_command_agree_with_linux() {
         p.both("GETVAL|IPC_64 stale", i386::SEMCTL, args),
         -abi::Errno::EINVAL.raw()
     );
+    // A caller without permission: EACCES before the EINVAL of GETVAL|IPC_64; a non-owner's
+    // IPC_RMID|IPC_64 is EPERM.
+    p.as_user = true;
+    let args = [s, 0, abi::GETVAL as u32 | IPC64, 0, 0, 0];
+    assert_eq!(
+        p.both("GETVAL|IPC_64 as user", i386::SEMCTL, args),
+        -abi::Errno::EACCES.raw()
+    );
+    let args = [s, 0, abi::IPC_RMID as u32 | IPC64, 0, 0, 0];
+    assert_eq!(
+        p.both("IPC_RMID|IPC_64 as user", i386::SEMCTL, args),
+        -abi::Errno::EPERM.raw()
+    );
+    let args = [s, 0, abi::SEM_STAT_ANY as u32 | IPC64, ds, 0, 0];
+    assert_eq!(
+        p.both("SEM_STAT_ANY|IPC_64 as user", i386::SEMCTL, args),
+        -abi::Errno::EACCES.raw()
+    );
+    p.as_user = false;
 
     // Through ipc(2): the semun read from *ptr as 32 bits; the old semid_ds without IPC_64.
     p.put(SEMUN, &ds.to_ne_bytes());
