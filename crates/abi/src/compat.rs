@@ -3,7 +3,9 @@
 //! `arch/x86/include/asm/compat.h` and `include/linux/compat.h`, which repeat the i386 UAPI
 //! (`asm-generic/{ipcbuf,msgbuf,sembuf,shmbuf}.h` with 32-bit `long`), and the pre-2.4
 //! structures of `include/uapi/linux/{ipc,msg,sem,shm}.h` that a ctl command without
-//! `IPC_64` selects (`IPC_OLD`).
+//! `IPC_64` selects (`IPC_OLD`). arm64's compat types (`arch/arm64/include/asm/compat.h`:
+//! 16-bit `__compat_uid_t`, `compat_mode_t` and `compat_ipc_pid_t`) are x86's, so these
+//! layouts serve arm32 tasks too.
 //!
 //! Every field is at most 4-aligned, `long`s and pointers are 32 bits, and the 64-bit times
 //! are split into a low and a high word. `struct msginfo`, `struct seminfo` and `struct
@@ -386,6 +388,10 @@ pub const COMPAT_MSGBUF_MTEXT: usize = 4;
 /// `ADDR_LIMIT_3GB`): its `TASK_SIZE`.
 pub const IA32_TASK_SIZE: u64 = 0xffff_e000;
 
+/// The end of an arm32 task's address space under arm64 (`TASK_SIZE_32` with 4 KiB or
+/// 16 KiB pages): all of its 4 GiB.
+pub const ARM32_TASK_SIZE: u64 = 0x1_0000_0000;
+
 /// System V IPC syscall numbers of i386 (`arch/x86/entry/syscalls/syscall_32.tbl`). There is
 /// no direct `semop` and no 32-bit-time `semtimedop`: those go through [`IPC`].
 pub mod i386 {
@@ -414,3 +420,39 @@ pub mod i386 {
     /// `semtimedop_time64` (`sys_semtimedop`: a 64-bit `__kernel_timespec`).
     pub const SEMTIMEDOP_TIME64: i64 = 420;
 }
+
+/// System V IPC syscall numbers of arm32 EABI (`arch/arm/tools/syscall.tbl`), as arm64
+/// serves them to a `COMPAT` task. There is no `ipc(2)` (it was OABI's); the ctl calls are
+/// the `old_*ctl` ones, which parse `IPC_64` in the command.
+pub mod arm32 {
+    /// `semop`.
+    pub const SEMOP: i64 = 298;
+    /// `semget`.
+    pub const SEMGET: i64 = 299;
+    /// `semctl` (`compat_sys_old_semctl`).
+    pub const SEMCTL: i64 = 300;
+    /// `msgsnd` (`compat_sys_msgsnd`).
+    pub const MSGSND: i64 = 301;
+    /// `msgrcv` (`compat_sys_msgrcv`).
+    pub const MSGRCV: i64 = 302;
+    /// `msgget`.
+    pub const MSGGET: i64 = 303;
+    /// `msgctl` (`compat_sys_old_msgctl`).
+    pub const MSGCTL: i64 = 304;
+    /// `shmat` (`compat_sys_shmat`, aligned to `COMPAT_SHMLBA`).
+    pub const SHMAT: i64 = 305;
+    /// `shmdt`.
+    pub const SHMDT: i64 = 306;
+    /// `shmget`.
+    pub const SHMGET: i64 = 307;
+    /// `shmctl` (`compat_sys_old_shmctl`).
+    pub const SHMCTL: i64 = 308;
+    /// `semtimedop` (`sys_semtimedop_time32`: an `old_timespec32`).
+    pub const SEMTIMEDOP: i64 = 312;
+    /// `semtimedop_time64` (`sys_semtimedop`).
+    pub const SEMTIMEDOP_TIME64: i64 = 420;
+}
+
+/// `COMPAT_SHMLBA` of arm64: an arm32 task's `shmat` with `SHM_RND` rounds down to four
+/// pages (the arm32 cache-aliasing rule).
+pub const ARM32_SHMLBA_PAGES: u64 = 4;

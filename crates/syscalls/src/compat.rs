@@ -1,5 +1,5 @@
-//! 32-bit tasks served by a 64-bit kernel: i386 programs under x86-64's IA32 emulation.
-//! Mirrors the `compat_ksys_*` paths of Linux `ipc/{syscall,msg,sem,shm}.c` and
+//! 32-bit tasks served by a 64-bit kernel: i386 programs under x86-64's IA32 emulation,
+//! and arm32 (EABI) programs under arm64's `COMPAT`. Mirrors the `compat_ksys_*` paths of Linux `ipc/{syscall,msg,sem,shm}.c` and
 //! `ipc/compat.c`.
 //!
 //! What differs from a 64-bit task:
@@ -17,6 +17,10 @@
 //! - `shmat` must return an address below 4 GiB: the task's [`sysvipc::AttachTable`] must end
 //!   at [`abi::compat::IA32_TASK_SIZE`] (`AttachTable::with_task_size`), which also makes a
 //!   fixed attach past it `ENOMEM`, as the kernel's `TASK_SIZE` of a 32-bit process does.
+//!
+//! On arm32 there is no `ipc(2)`; the direct ctl calls parse the version themselves
+//! ([`compat_old_msgctl`], [`compat_old_semctl`], [`compat_old_shmctl`]), and `shmat`
+//! rounds with `SHM_RND` to four pages ([`arm32_shmat`]).
 //!
 //! On i386 the direct ctl syscalls (`semctl` 394, `shmctl` 396, `msgctl` 402) always use the
 //! 64 layouts (`version = IPC_64`); only `ipc(2)` parses the version (x86 selects
@@ -421,7 +425,7 @@ fn semctl_compat(
 
 // ---- shm ------------------------------------------------------------------------------------
 
-/// `shmat(shmid, shmaddr, shmflg)` of a 32-bit task (`compat_shmat`): as [`crate::shmat`]
+/// `shmat(shmid, shmaddr, shmflg)` of an i386 task (`compat_shmat`): as [`crate::shmat`]
 /// with a 32-bit address.
 ///
 /// The placement is the attach table's: it must lie below 4 GiB (a table made with
@@ -436,16 +440,91 @@ pub fn compat_shmat(
     shmaddr: u32,
     shmflg: i32,
 ) -> SysResult {
-    let addr = shm::shmat(ns, task, shmid, ptr(shmaddr), shmflg)?;
+    shmat_below_4g(ns, task, shmid, u64::from(shmaddr), shmflg)
+}
+
+/// `shmat(shmid, shmaddr, shmflg)` of an arm32 task under arm64: as [`compat_shmat`], with
+/// `SHM_RND` rounding down to `COMPAT_SHMLBA`, four pages. Without `SHM_RND` any
+/// page-aligned address is taken, as `do_shmat` does where `__ARCH_FORCE_SHMLBA` is not
+/// defined (arm64).
+pub fn arm32_shmat(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    shmid: i32,
+    shmaddr: u32,
+    shmflg: i32,
+) -> SysResult {
+    let lba = abi::SHMLBA * abi::compat::ARM32_SHMLBA_PAGES;
+    let mut addr = u64::from(shmaddr);
+    if addr % lba != 0 && shmflg & abi::SHM_RND != 0 {
+        // The namespace rounds to a page; hand it an address that rounds where
+        // `COMPAT_SHMLBA` does. Rounding down to 0 stays a fixed address 0 there (`EPERM`,
+        // or `EINVAL` with `SHM_REMAP`): 1 rounds to it.
+        addr = match addr & !(lba - 1) {
+            0 => 1,
+            rounded => rounded,
+        };
+    }
+    shmat_below_4g(ns, task, shmid, addr, shmflg)
+}
+
+fn shmat_below_4g(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    shmid: i32,
+    shmaddr: u64,
+    shmflg: i32,
+) -> SysResult {
+    let addr = shm::shmat(ns, task, shmid, shmaddr, shmflg)?;
     let end = task
         .attach
         .find(addr as usize)
         .map_or(addr as u64, |m| m.end() as u64);
-    if end > abi::compat::IA32_TASK_SIZE {
+    if end > 1 << 32 {
         shm::shmdt(ns, task, addr as u64)?;
         return Err(Errno::ENOMEM);
     }
     Ok(addr)
+}
+
+/// `msgctl(msqid, cmd, buf)` of an arm32 task under arm64 (`compat_ksys_old_msgctl`): the
+/// version is parsed, `IPC_64` selecting the compat 64 layout and its absence the old one.
+pub fn compat_old_msgctl(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    msqid: i32,
+    cmd: i32,
+    buf: u32,
+) -> SysResult {
+    let (cmd, v) = Version::parse(cmd);
+    msgctl_compat(ns, task, msqid, cmd, buf, v, DirectFlag::Clean)
+}
+
+/// `semctl(semid, semnum, cmd, arg)` of an arm32 task under arm64
+/// (`compat_ksys_old_semctl`): the version is parsed from `cmd`.
+pub fn compat_old_semctl(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    semid: i32,
+    semnum: i32,
+    cmd: i32,
+    arg: u32,
+) -> SysResult {
+    let (cmd, v) = Version::parse(cmd);
+    semctl_compat(ns, task, semid, semnum, cmd, arg, v)
+}
+
+/// `shmctl(shmid, cmd, buf)` of an arm32 task under arm64 (`compat_ksys_old_shmctl`): the
+/// version is parsed from `cmd`.
+pub fn compat_old_shmctl(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    shmid: i32,
+    cmd: i32,
+    buf: u32,
+) -> SysResult {
+    let (cmd, v) = Version::parse(cmd);
+    shmctl_compat(ns, task, shmid, cmd, buf, v)
 }
 
 /// `shmctl(shmid, cmd, buf)` of a 32-bit task, the direct syscall (`compat_ksys_shmctl`

@@ -60,8 +60,9 @@ mod shm;
 mod task;
 
 pub use compat::{
-    compat_ipc, compat_msgctl, compat_msgrcv, compat_msgsnd, compat_semctl, compat_shmat,
-    compat_shmctl, semtimedop_time32, semtimedop_time64,
+    arm32_shmat, compat_ipc, compat_msgctl, compat_msgrcv, compat_msgsnd, compat_old_msgctl,
+    compat_old_semctl, compat_old_shmctl, compat_semctl, compat_shmat, compat_shmctl,
+    semtimedop_time32, semtimedop_time64,
 };
 pub use ipc::ipc;
 pub use memory::{HeapUserMemory, IpcKludge, KernelTimespec, UserMemory};
@@ -116,6 +117,9 @@ pub enum Arch {
     /// emulation: each register is truncated to 32 bits (`(unsigned int)regs->bx` …) and the
     /// compat entry points run.
     I386,
+    /// arm32 EABI (`arch/arm/tools/syscall.tbl`), a 32-bit task under arm64's `COMPAT`:
+    /// 32-bit registers, no `ipc(2)`, ctl calls that parse `IPC_64`.
+    Arm32,
 }
 
 /// Runs syscall `nr` of `arch` with the raw register arguments, truncated to the types the
@@ -128,8 +132,10 @@ pub fn syscall(
     args: [u64; 6],
 ) -> Option<SysResult> {
     use abi::arch::{generic, x86_64};
-    if arch == Arch::I386 {
-        return syscall_i386(ns, task, nr, args.map(|r| r as u32));
+    match arch {
+        Arch::I386 => return syscall_i386(ns, task, nr, args.map(|r| r as u32)),
+        Arch::Arm32 => return syscall_arm32(ns, task, nr, args.map(|r| r as u32)),
+        Arch::X86_64 | Arch::Generic => {}
     }
     let call = match arch {
         Arch::X86_64 => match nr {
@@ -162,7 +168,7 @@ pub fn syscall(
             generic::nr::SHMCTL => Call::ShmCtl,
             _ => return None,
         },
-        Arch::I386 => return None,
+        Arch::I386 | Arch::Arm32 => return None,
     };
     let [a, b, c, d, e, _] = args;
     let int = |v: u64| v as i32;
@@ -206,6 +212,34 @@ fn syscall_i386(
         i386::MSGRCV => compat_msgrcv(ns, task, int(a), b, c, d, int(e)),
         i386::MSGCTL => compat_msgctl(ns, task, int(a), int(b), c),
         i386::SEMTIMEDOP_TIME64 => semtimedop_time64(ns, task, int(a), b, c, d),
+        _ => return None,
+    })
+}
+
+/// The arm32 numbers, as arm64 serves them to a `COMPAT` task.
+fn syscall_arm32(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    nr: i64,
+    args: [u32; 6],
+) -> Option<SysResult> {
+    use abi::compat::arm32;
+    let [a, b, c, d, e, _] = args;
+    let int = |v: u32| v as i32;
+    Some(match nr {
+        arm32::SEMOP => semop(ns, task, int(a), u64::from(b), c),
+        arm32::SEMGET => semget(ns, task, int(a), int(b), int(c)),
+        arm32::SEMCTL => compat_old_semctl(ns, task, int(a), int(b), int(c), d),
+        arm32::MSGSND => compat_msgsnd(ns, task, int(a), b, c, int(d)),
+        arm32::MSGRCV => compat_msgrcv(ns, task, int(a), b, c, d, int(e)),
+        arm32::MSGGET => msgget(ns, task, int(a), int(b)),
+        arm32::MSGCTL => compat_old_msgctl(ns, task, int(a), int(b), c),
+        arm32::SHMAT => arm32_shmat(ns, task, int(a), b, int(c)),
+        arm32::SHMDT => shmdt(ns, task, u64::from(a)),
+        arm32::SHMGET => shmget(ns, task, int(a), u64::from(b), int(c)),
+        arm32::SHMCTL => compat_old_shmctl(ns, task, int(a), int(b), c),
+        arm32::SEMTIMEDOP => semtimedop_time32(ns, task, int(a), b, c, d),
+        arm32::SEMTIMEDOP_TIME64 => semtimedop_time64(ns, task, int(a), b, c, d),
         _ => return None,
     })
 }

@@ -476,3 +476,99 @@ fn compat_fixed_shmat_past_the_32_bit_task_size_is_enomem() {
     let at = compat_shmat(&w.ns, &mut t, seg, 0, 0).unwrap();
     assert_eq!(at, 0xffff_a000);
 }
+
+#[test]
+fn arm32_ctl_calls_parse_ipc_64_and_serve_the_old_layouts() {
+    use abi::compat::arm32;
+    let mut w = World::new();
+    let (ns, mut t) = w.task();
+    let q = syscall(
+        ns,
+        &mut t,
+        Arch::Arm32,
+        arm32::MSGGET,
+        [0, 0o1600, 0, 0, 0, 0],
+    );
+    let q = q.unwrap().unwrap() as u64;
+    w.memory.write(BUF, &3u32.to_ne_bytes()).unwrap();
+    w.memory.write(BUF + 4, b"arm").unwrap();
+    let (ns, mut t) = w.task();
+    let snd = [q, BUF, 3, 0, 0, 0];
+    assert_eq!(
+        syscall(ns, &mut t, Arch::Arm32, arm32::MSGSND, snd),
+        Some(Ok(0))
+    );
+    // Without IPC_64: the old msqid_ds (16-bit counters at 44 and 48).
+    let stat = abi::IPC_STAT as u64;
+    let old = [q, stat, BUF + 256, 0, 0, 0];
+    assert_eq!(
+        syscall(ns, &mut t, Arch::Arm32, arm32::MSGCTL, old),
+        Some(Ok(0))
+    );
+    let b = w.memory.bytes(BUF + 256, 56).unwrap();
+    assert_eq!(u16::from_ne_bytes([b[44], b[45]]), 3);
+    assert_eq!(u16::from_ne_bytes([b[48], b[49]]), 16384);
+    // With IPC_64: the compat msqid64_ds, and IPC_STAT returns 0 (the flag is parsed off,
+    // unlike i386's direct msgctl).
+    let (ns, mut t) = w.task();
+    let new = [q, stat | abi::IPC_64 as u64, BUF + 512, 0, 0, 0];
+    assert_eq!(
+        syscall(ns, &mut t, Arch::Arm32, arm32::MSGCTL, new),
+        Some(Ok(0))
+    );
+    let b = w.memory.bytes(BUF + 512, 88).unwrap();
+    assert_eq!(u32::from_ne_bytes(b[60..64].try_into().unwrap()), 3);
+    assert_eq!(u32::from_ne_bytes(b[68..72].try_into().unwrap()), 16384);
+}
+
+#[test]
+fn arm32_shmat_rounds_to_four_pages_with_shm_rnd() {
+    use abi::compat::arm32;
+    let mut w = World::new();
+    let (ns, mut t) = w.task();
+    let seg = shmget(ns, &mut t, 0, 4096, 0o1600).unwrap() as u64;
+    let mut space = AttachTable::new(100).with_task_size(abi::compat::ARM32_TASK_SIZE as usize);
+    let mut t = Task::new(&w.caller, &w.memory, &mut space);
+    let rnd = abi::SHM_RND as u64;
+    let at = |t: &mut Task<'_>, addr: u64, flg: u64| {
+        syscall(
+            &w.ns,
+            t,
+            Arch::Arm32,
+            arm32::SHMAT,
+            [seg, addr, flg, 0, 0, 0],
+        )
+        .unwrap()
+    };
+    assert_eq!(at(&mut t, 0x4000_3000, rnd), Ok(0x4000_0000));
+    // Page-aligned without SHM_RND: taken as is.
+    assert_eq!(at(&mut t, 0x4000_5000, 0), Ok(0x4000_5000));
+    assert_eq!(at(&mut t, 0x4000_5800, 0), Err(Errno::EINVAL));
+    // Rounded down to 0 with SHM_REMAP: EINVAL.
+    let remap = abi::SHM_REMAP as u64;
+    assert_eq!(at(&mut t, 0x2000, rnd | remap), Err(Errno::EINVAL));
+}
+
+#[test]
+fn arm32_semop_and_semtimedop_time32_have_direct_numbers() {
+    use abi::compat::arm32;
+    let mut w = World::new();
+    let (ns, mut t) = w.task();
+    let s = semget(ns, &mut t, 0, 1, 0o1600).unwrap() as u64;
+    w.memory.write(BUF, &sembuf(0, 1, 0)).unwrap();
+    w.memory.write(BUF + 16, &sembuf(0, -2, 0)).unwrap();
+    // old_timespec32 { 0 s, 1000 ns }.
+    let ts = [0i32.to_ne_bytes(), 1000i32.to_ne_bytes()].concat();
+    w.memory.write(BUF + 32, &ts).unwrap();
+    let (ns, mut t) = w.task();
+    let op = [s, BUF, 1, 0, 0, 0];
+    assert_eq!(
+        syscall(ns, &mut t, Arch::Arm32, arm32::SEMOP, op),
+        Some(Ok(0))
+    );
+    let timed = [s, BUF + 16, 1, BUF + 32, 0, 0];
+    assert_eq!(
+        syscall(ns, &mut t, Arch::Arm32, arm32::SEMTIMEDOP, timed),
+        Some(Err(Errno::EAGAIN))
+    );
+}
