@@ -611,6 +611,22 @@ fn compat_msgctl_old_stat_truncates_counters_to_u16_and_leaves_the_long_ones_zer
         "msg_qbytes truncated"
     );
     assert_eq!(u32_at(&b, 40), 0, "msg_lqbytes left 0 by the compat copy");
+    // IPC_SET from the old layout reads only the 16-bit msg_qbytes: 0 there is 0, whatever
+    // msg_lqbytes says (the native old path would take msg_lqbytes).
+    let mut old = [0u8; 56];
+    old[12..14].copy_from_slice(&0o600u16.to_ne_bytes());
+    old[40..44].copy_from_slice(&5000u32.to_ne_bytes());
+    p.put(DS, &old);
+    let args = [call(ipc_call::MSGCTL, 0), q, abi::IPC_SET as u32, 0, ds, 0];
+    assert_eq!(p.both("ipc IPC_SET old qbytes 0", IPC, args), 0);
+    p.clear(DS, 96);
+    p.both(
+        "IPC_STAT 64",
+        i386::MSGCTL,
+        [q, abi::IPC_STAT as u32, ds, 0, 0, 0],
+    );
+    let b = p.same("after IPC_SET qbytes 0", DS, 96, MSQID64_TIMES);
+    assert_eq!(u32_at(&b, 68), 0, "msg_qbytes");
 }
 
 // ---- semaphores -----------------------------------------------------------------------------
@@ -1196,6 +1212,35 @@ fn compat_shm_lock_and_unlock_pass_through_both_entry_points() {
     assert_eq!(
         p.both("SHM_LOCK|IPC_64", i386::SHMCTL, args),
         -abi::Errno::EINVAL.raw()
+    );
+    // A 3 GiB segment: shm_segsz is a u32 in the compat 64 layout and an int (negative) in
+    // the old one.
+    let big = p.both(
+        "shmget 3 GiB",
+        i386::SHMGET,
+        [0, 0xc000_0000, 0o1600, 0, 0, 0],
+    ) as u32;
+    p.clear(DS, 96);
+    let args = [
+        call(ipc_call::SHMCTL, 0),
+        big,
+        abi::IPC_STAT as u32,
+        0,
+        ds,
+        0,
+    ];
+    assert_eq!(p.both("ipc IPC_STAT old 3 GiB", IPC, args), 0);
+    let b = p.same("old shmid_ds 3 GiB", DS, 96, SHMID_OLD_TIMES);
+    assert_eq!(u32_at(&b, 16) as i32, 0xc000_0000u32 as i32);
+    p.clear(DS, 96);
+    let args = [big, abi::IPC_STAT as u32, ds, 0, 0, 0];
+    assert_eq!(p.both("IPC_STAT 64 3 GiB", i386::SHMCTL, args), 0);
+    let b = p.same("compat shmid64_ds 3 GiB", DS, 96, SHMID64_TIMES);
+    assert_eq!(u32_at(&b, 36), 0xc000_0000);
+    p.both(
+        "rmid 3 GiB",
+        i386::SHMCTL,
+        [big, abi::IPC_RMID as u32, 0, 0, 0, 0],
     );
     // shmget's size is a zero-extended register through the direct call and through ipc(2).
     let args = [0, 0xffff_f000, 0o1600, 0, 0, 0];
