@@ -1248,3 +1248,262 @@ fn compat_shm_lock_and_unlock_pass_through_both_entry_points() {
     let args = [call(ipc_call::SHMGET, 0), 0, 0xffff_f000, 0o1600, 0, 0];
     p.both("ipc SHMGET 4 GiB - 4 KiB", IPC, args);
 }
+
+// ---- random sequences -----------------------------------------------------------------------
+
+/// xorshift64*: a fixed, seeded sequence, so a failure replays.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u32 {
+        (self.next() % n) as u32
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// How one random ctl call is compared: its layout's length and time fields.
+fn layout(
+    stat: bool,
+    ipc64: bool,
+    len64: usize,
+    len_old: usize,
+    t64: &'static [usize],
+    t_old: &'static [usize],
+) -> (usize, &'static [usize]) {
+    match (stat, ipc64) {
+        (true, true) => (len64, t64),
+        (true, false) => (len_old, t_old),
+        (false, _) => (96, &[]),
+    }
+}
+
+#[test]
+fn compat_random_calls_agree_with_linux() {
+    let Some(mut p) = Pair::new("compat_random_calls_agree_with_linux") else {
+        return;
+    };
+    let mut rng = Rng(0x5eed_c0de_1234_5678);
+    let queues: Vec<u32> = (0..3)
+        .map(|_| p.both("msgget", i386::MSGGET, [0, 0o1600, 0, 0, 0, 0]) as u32)
+        .collect();
+    let sets: Vec<u32> = (0..2)
+        .map(|_| p.both("semget", i386::SEMGET, [0, 3, 0o1600, 0, 0, 0]) as u32)
+        .collect();
+    let seg = p.both("shmget", i386::SHMGET, [0, 5000, 0o1600, 0, 0, 0]) as u32;
+    let (msg, rcv, ds, kl, sops, ts, semun, arr) = (
+        p.at(MSG),
+        p.at(RCV),
+        p.at(DS),
+        p.at(KLUDGE),
+        p.at(SOPS),
+        p.at(TS),
+        p.at(SEMUN),
+        p.at(ARR),
+    );
+    let bogus = 12_345u32;
+    for step in 0..3000 {
+        let what = format!("step {step}");
+        let q = if rng.below(20) == 0 {
+            bogus
+        } else {
+            rng.pick(&queues)
+        };
+        let s = if rng.below(20) == 0 {
+            bogus
+        } else {
+            rng.pick(&sets)
+        };
+        let via_ipc = rng.below(2) == 0;
+        match rng.below(7) {
+            0 => {
+                let mtype = rng.pick(&[1u32, 2, 3, 4, 5, 0, u32::MAX, 0x7fff_ffff]);
+                let len = rng.below(48);
+                let text: Vec<u8> = (0..len).map(|i| (i as u8) ^ (step as u8)).collect();
+                p.put(MSG, &msgbuf(mtype, &text));
+                let args = if via_ipc {
+                    (IPC, [call(ipc_call::MSGSND, 0), q, len, NOWAIT, msg, 0])
+                } else {
+                    (i386::MSGSND, [q, msg, len, NOWAIT, 0, 0])
+                };
+                p.both(&what, args.0, args.1);
+            }
+            1 => {
+                let msgtyp = (rng.below(13) as i32 - 6) as u32;
+                let size = rng.below(48);
+                let mut flags = NOWAIT;
+                if rng.below(3) == 0 {
+                    flags |= abi::MSG_NOERROR as u32;
+                }
+                if rng.below(4) == 0 {
+                    flags |= abi::MSG_EXCEPT as u32;
+                }
+                p.clear(RCV, 64);
+                let args = match (via_ipc, rng.below(2)) {
+                    (true, 0) => {
+                        p.put(KLUDGE, &[rcv.to_ne_bytes(), msgtyp.to_ne_bytes()].concat());
+                        (IPC, [call(ipc_call::MSGRCV, 0), q, size, flags, kl, 0])
+                    }
+                    (true, _) => (
+                        IPC,
+                        [call(ipc_call::MSGRCV, 1), q, size, flags, rcv, msgtyp],
+                    ),
+                    (false, _) => (i386::MSGRCV, [q, rcv, size, msgtyp, flags, 0]),
+                };
+                p.both(&what, args.0, args.1);
+                p.same(&what, RCV, 64, &[]);
+            }
+            2 => {
+                let cmd = rng.pick(&[
+                    abi::IPC_STAT,
+                    abi::MSG_STAT,
+                    abi::MSG_STAT_ANY,
+                    abi::IPC_INFO,
+                    abi::MSG_INFO,
+                ]);
+                let ipc64 = rng.below(2) == 0;
+                let id = if cmd == abi::MSG_STAT || cmd == abi::MSG_STAT_ANY {
+                    rng.below(4)
+                } else {
+                    q
+                };
+                let raw = cmd as u32 | if ipc64 { IPC64 } else { 0 };
+                p.clear(DS, 96);
+                let stat = !matches!(cmd, abi::IPC_INFO | abi::MSG_INFO);
+                let (len, times) = if via_ipc {
+                    p.both(&what, IPC, [call(ipc_call::MSGCTL, 0), id, raw, 0, ds, 0]);
+                    layout(stat, ipc64, 88, 56, MSQID64_TIMES, MSQID_OLD_TIMES)
+                } else {
+                    p.both(&what, i386::MSGCTL, [id, raw, ds, 0, 0, 0]);
+                    layout(stat, true, 88, 56, MSQID64_TIMES, MSQID_OLD_TIMES)
+                };
+                p.same(&what, DS, len, times);
+            }
+            3 => {
+                let n = 1 + rng.below(2) as usize;
+                let ops: Vec<u8> = (0..n)
+                    .flat_map(|_| {
+                        let num = rng.below(4) as u16;
+                        let op = rng.below(5) as i16 - 2;
+                        let flg = if rng.below(4) == 0 {
+                            abi::SEM_UNDO as i16
+                        } else {
+                            0
+                        };
+                        sembuf(num, op, flg | abi::IPC_NOWAIT as i16)
+                    })
+                    .collect();
+                p.put(SOPS, &ops);
+                p.put(TS, &[0i64.to_ne_bytes(), 1000i64.to_ne_bytes()].concat());
+                let args = match rng.below(3) {
+                    0 => (IPC, [call(ipc_call::SEMOP, 0), s, n as u32, 0, sops, 0]),
+                    1 => {
+                        p.put(TS, &[0i32.to_ne_bytes(), 1000i32.to_ne_bytes()].concat());
+                        (
+                            IPC,
+                            [call(ipc_call::SEMTIMEDOP, 0), s, n as u32, 0, sops, ts],
+                        )
+                    }
+                    _ => (i386::SEMTIMEDOP_TIME64, [s, sops, n as u32, ts, 0, 0]),
+                };
+                p.both(&what, args.0, args.1);
+            }
+            4 => {
+                let cmd = rng.pick(&[
+                    abi::GETVAL,
+                    abi::GETPID,
+                    abi::GETNCNT,
+                    abi::GETZCNT,
+                    abi::GETALL,
+                    abi::SETVAL,
+                    abi::SETALL,
+                    abi::IPC_STAT,
+                    abi::SEM_STAT,
+                    abi::IPC_INFO,
+                    abi::SEM_INFO,
+                ]);
+                let num = rng.below(4);
+                let ipc64 = rng.below(2) == 0;
+                let id = if cmd == abi::SEM_STAT {
+                    rng.below(3)
+                } else {
+                    s
+                };
+                let vals: Vec<u8> = (0..3)
+                    .flat_map(|_| (rng.below(4) as u16).to_ne_bytes())
+                    .collect();
+                p.put(ARR, &vals);
+                p.clear(DS, 96);
+                let target = match cmd {
+                    abi::GETALL | abi::SETALL => arr,
+                    abi::SETVAL => rng.below(4),
+                    _ => ds,
+                };
+                let stat = matches!(cmd, abi::IPC_STAT | abi::SEM_STAT);
+                let raw = cmd as u32 | if ipc64 && via_ipc { IPC64 } else { 0 };
+                let (len, times) = if via_ipc {
+                    p.put(SEMUN, &target.to_ne_bytes());
+                    p.both(
+                        &what,
+                        IPC,
+                        [call(ipc_call::SEMCTL, 0), id, num, raw, semun, 0],
+                    );
+                    layout(stat, ipc64, 64, 44, SEMID64_TIMES, SEMID_OLD_TIMES)
+                } else {
+                    p.both(&what, i386::SEMCTL, [id, num, raw, target, 0, 0]);
+                    layout(stat, true, 64, 44, SEMID64_TIMES, SEMID_OLD_TIMES)
+                };
+                p.same(&what, DS, len, times);
+                p.same(&what, ARR, 6, &[]);
+            }
+            5 => {
+                let cmd = rng.pick(&[abi::IPC_STAT, abi::SHM_STAT, abi::IPC_INFO, abi::SHM_INFO]);
+                let ipc64 = rng.below(2) == 0;
+                let id = if cmd == abi::SHM_STAT {
+                    rng.below(2)
+                } else {
+                    seg
+                };
+                let raw = cmd as u32 | if ipc64 && via_ipc { IPC64 } else { 0 };
+                p.clear(DS, 96);
+                let stat = matches!(cmd, abi::IPC_STAT | abi::SHM_STAT);
+                let (len, times) = if via_ipc {
+                    p.both(&what, IPC, [call(ipc_call::SHMCTL, 0), id, raw, 0, ds, 0]);
+                    layout(stat, ipc64, 84, 48, SHMID64_TIMES, SHMID_OLD_TIMES)
+                } else {
+                    p.both(&what, i386::SHMCTL, [id, raw, ds, 0, 0, 0]);
+                    layout(stat, true, 84, 48, SHMID64_TIMES, SHMID_OLD_TIMES)
+                };
+                p.same(&what, DS, len, times);
+            }
+            _ => {
+                // IPC_SET of a queue's mode and msg_qbytes, old or 64.
+                let mode = rng.pick(&[0o600u16, 0o644, 0o400]);
+                let qbytes = rng.pick(&[0u32, 10, 100, 16384]);
+                if via_ipc && rng.below(2) == 0 {
+                    let mut old = [0u8; 56];
+                    old[12..14].copy_from_slice(&mode.to_ne_bytes());
+                    old[48..50].copy_from_slice(&(qbytes as u16).to_ne_bytes());
+                    p.put(DS, &old);
+                    let args = [call(ipc_call::MSGCTL, 0), q, abi::IPC_SET as u32, 0, ds, 0];
+                    p.both(&what, IPC, args);
+                } else {
+                    let mut new = [0u8; 88];
+                    new[20..22].copy_from_slice(&mode.to_ne_bytes());
+                    new[68..72].copy_from_slice(&qbytes.to_ne_bytes());
+                    p.put(DS, &new);
+                    p.both(&what, i386::MSGCTL, [q, abi::IPC_SET as u32, ds, 0, 0, 0]);
+                }
+            }
+        }
+    }
+}
