@@ -1,6 +1,6 @@
 //! 32-bit tasks served by a 64-bit kernel: i386 programs under x86-64's IA32 emulation,
-//! and arm32 (EABI) programs under arm64's `COMPAT`. Mirrors the `compat_ksys_*` paths of Linux `ipc/{syscall,msg,sem,shm}.c` and
-//! `ipc/compat.c`.
+//! and arm32 (EABI) programs under arm64's `COMPAT`. Mirrors the `compat_ksys_*` paths of
+//! Linux `ipc/{syscall,msg,sem,shm}.c` and `ipc/compat.c`.
 //!
 //! What differs from a 64-bit task:
 //! - every register is 32 bits: pointers are `compat_uptr_t` (zero-extended), sizes are
@@ -15,8 +15,9 @@
 //! - `ipc(2)`'s `SEMTIMEDOP` reads an `old_timespec32`; the direct `semtimedop_time64` reads
 //!   the 64-bit one;
 //! - `shmat` must return an address below 4 GiB: the task's [`sysvipc::AttachTable`] must end
-//!   at [`abi::compat::IA32_TASK_SIZE`] (`AttachTable::with_task_size`), which also makes a
-//!   fixed attach past it `ENOMEM`, as the kernel's `TASK_SIZE` of a 32-bit process does.
+//!   at [`abi::compat::IA32_TASK_SIZE`] or [`abi::compat::ARM32_TASK_SIZE`]
+//!   (`AttachTable::with_task_size`), which also makes a fixed attach past it `ENOMEM`, as
+//!   the kernel's `TASK_SIZE` of a 32-bit process does.
 //!
 //! On arm32 there is no `ipc(2)`; the direct ctl calls parse the version themselves
 //! ([`compat_old_msgctl`], [`compat_old_semctl`], [`compat_old_shmctl`]), and `shmat`
@@ -194,7 +195,7 @@ pub fn compat_msgrcv(
     )
 }
 
-/// `msgctl(msqid, cmd, buf)` of a 32-bit task, the direct syscall (`compat_ksys_msgctl`
+/// `msgctl(msqid, cmd, buf)` of an i386 task, the direct syscall (`compat_ksys_msgctl`
 /// with `IPC_64`): the `compat_msqid64_ds` layout. `IPC_64` in `cmd` is accepted and
 /// misleads the command's code as [`DirectFlag`] describes.
 pub fn compat_msgctl(
@@ -331,7 +332,7 @@ pub fn semtimedop_time64(
     sem::semtimedop_with(ns, task, semid, ptr(sops), nsops, timeout)
 }
 
-/// `semctl(semid, semnum, cmd, arg)` of a 32-bit task, the direct syscall
+/// `semctl(semid, semnum, cmd, arg)` of an i386 task, the direct syscall
 /// (`compat_ksys_semctl` with `IPC_64`): `arg` is a 32-bit `semun` (`val` for `SETVAL`, a
 /// pointer otherwise); the `compat_semid64_ds` layout. `IPC_64` in `cmd` is accepted and
 /// misleads the command's code as [`DirectFlag`] describes.
@@ -527,7 +528,7 @@ pub fn compat_old_shmctl(
     shmctl_compat(ns, task, shmid, cmd, buf, v)
 }
 
-/// `shmctl(shmid, cmd, buf)` of a 32-bit task, the direct syscall (`compat_ksys_shmctl`
+/// `shmctl(shmid, cmd, buf)` of an i386 task, the direct syscall (`compat_ksys_shmctl`
 /// with `IPC_64`): the `compat_shmid64_ds`, `compat_shminfo64` (`shmmax` capped at
 /// `INT_MAX`) and `compat_shm_info` layouts. `IPC_64` in `cmd` is `EINVAL` (unlike
 /// `msgctl` and `semctl`, the switch does not mask it).

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use sysvipc::abi::{self, Errno};
 use sysvipc::{AttachTable, Caller, Credentials, IpcNamespace, ThreadBlocker};
 use sysvipc_syscalls::{
-    Arch, HeapUserMemory, Task, UserMemory, compat_shmat, ipc, msgctl, msgget, msgrcv, msgsnd,
-    semctl, semget, semop, semtimedop, shmat, shmctl, shmdt, shmget, syscall,
+    Arch, HeapUserMemory, Task, UserMemory, compat_ipc, compat_shmat, ipc, msgctl, msgget, msgrcv,
+    msgsnd, semctl, semget, semop, semtimedop, shmat, shmctl, shmdt, shmget, syscall,
 };
 
 const BUF: u64 = 0x10_0000;
@@ -647,4 +647,24 @@ fn random_raw_registers_never_panic_under_any_numbering() {
     let (ok, calls) = random_raw_calls(0x9e37_79b9_7f4a_7c15, 50_000);
     // Not only errors: the run reaches the operations themselves.
     assert!(ok > calls / 100, "{ok} of {calls} calls succeeded");
+}
+
+#[test]
+fn compat_ipc_shmat_keeps_the_attachment_when_third_is_unwritable() {
+    use abi::ipc_call::*;
+    let w = World::new();
+    let mut space = AttachTable::new(100).with_task_size(abi::compat::IA32_TASK_SIZE as usize);
+    let mut t = Task::new(&w.caller, &w.memory, &mut space);
+    let seg = shmget(&w.ns, &mut t, 0, 4096, 0o1600).unwrap() as u32;
+    let args = [SHMAT as u32, seg, 0, BAD as u32, 0, 0];
+    assert_eq!(compat_ipc(&w.ns, &mut t, args), Err(Errno::EFAULT));
+    assert_eq!(t.attach.len(), 1);
+    // The address lands in 4 bytes, the next ones untouched.
+    w.memory.write(BUF, &[0xaa; 8]).unwrap();
+    let args = [SHMAT as u32, seg, 0, BUF as u32, 0, 0];
+    assert_eq!(compat_ipc(&w.ns, &mut t, args), Ok(0));
+    let out = w.memory.bytes(BUF, 8).unwrap();
+    let addr = u32::from_ne_bytes(out[..4].try_into().unwrap());
+    assert!(t.attach.find(addr as usize).is_some());
+    assert_eq!(out[4..], [0xaa; 4]);
 }
