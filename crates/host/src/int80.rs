@@ -65,21 +65,23 @@ pub fn result(ret: i32) -> Result<i32, Errno> {
 }
 
 /// Whether `int $0x80` works on this kernel: a forked child makes i386 `getpid` (20) and
-/// compares it with its pid. `Err` says why not.
+/// compares it with its pid. `Err` says why not. Attachments made by raw calls (this
+/// module's `shmat`s among them) are not known to the crate and are copied into the child:
+/// ask before making any.
 pub fn available() -> Result<(), String> {
-    // SAFETY: the child only makes raw syscalls and `_exit`s, which is all that is allowed
-    // after a fork of a multi-threaded process.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(format!("fork: {}", std::io::Error::last_os_error()));
-    }
-    if pid == 0 {
-        // SAFETY: getpid takes no arguments; the kernel kills the child if int 0x80 is
-        // not served, which the parent sees.
+    fn probe() -> i32 {
+        // SAFETY: getpid takes no arguments; if int 0x80 is not served the kernel kills
+        // this child, which the parent sees.
         let got = unsafe { syscall(20, [0; 6]) };
-        // SAFETY: async-signal-safe calls only.
-        unsafe { libc::_exit(if got == libc::getpid() { 0 } else { 1 }) };
+        // SAFETY: getpid has no preconditions.
+        if got == unsafe { libc::getpid() } {
+            0
+        } else {
+            1
+        }
     }
+    // The attachments this crate knows of are hidden from the child (`fork_probe`).
+    let pid = crate::child::fork_probe(probe).map_err(|e| format!("fork: {e}"))?;
     let mut status = 0;
     // SAFETY: `pid` is our child; `status` is a valid out-pointer.
     if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
