@@ -393,7 +393,7 @@ pub const IA32_TASK_SIZE: u64 = 0xffff_e000;
 pub const ARM32_TASK_SIZE: u64 = 0x1_0000_0000;
 
 /// System V IPC syscall numbers of i386 (`arch/x86/entry/syscalls/syscall_32.tbl`). There is
-/// no direct `semop` and no 32-bit-time `semtimedop`: those go through [`IPC`].
+/// no direct `semop` and no 32-bit-time `semtimedop`: those go through [`IPC`](i386::IPC).
 pub mod i386 {
     /// `ipc` (`compat_sys_ipc`).
     pub const IPC: i64 = 117;

@@ -197,7 +197,9 @@ pub fn compat_msgrcv(
 
 /// `msgctl(msqid, cmd, buf)` of an i386 task, the direct syscall (`compat_ksys_msgctl`
 /// with `IPC_64`): the `compat_msqid64_ds` layout. `IPC_64` in `cmd` is accepted and
-/// misleads the command's code as [`DirectFlag`] describes.
+/// misleads the command's code: `MSG_INFO` reports the `IPC_INFO` figures, the `*_STAT`
+/// commands look up an id (with the read check) and return it, `IPC_SET` and `IPC_RMID`
+/// fail with `EINVAL` after the lookup and the ownership check (`EPERM`).
 pub fn compat_msgctl(
     ns: &IpcNamespace,
     task: &mut Task<'_>,
@@ -335,7 +337,11 @@ pub fn semtimedop_time64(
 /// `semctl(semid, semnum, cmd, arg)` of an i386 task, the direct syscall
 /// (`compat_ksys_semctl` with `IPC_64`): `arg` is a 32-bit `semun` (`val` for `SETVAL`, a
 /// pointer otherwise); the `compat_semid64_ds` layout. `IPC_64` in `cmd` is accepted and
-/// misleads the command's code as [`DirectFlag`] describes.
+/// misleads the command's code: `SEM_INFO` reports the `IPC_INFO` figures, the `*_STAT`
+/// commands look up an id (with the read check) and return it, `GETVAL`, `GETPID`,
+/// `GETNCNT`, `GETZCNT`, `GETALL` and `SETALL` fail with `EINVAL` after the lookup and the
+/// read check, `IPC_SET` and `IPC_RMID` after the lookup and the ownership check; `SETVAL`
+/// works.
 pub fn compat_semctl(
     ns: &IpcNamespace,
     task: &mut Task<'_>,
