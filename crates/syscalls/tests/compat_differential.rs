@@ -133,7 +133,8 @@ impl Pair {
         };
         // SAFETY: every pointer argument of these tests names `self.low` (alive for the
         // call), an unmapped low page (the kernel answers EFAULT), or an attachment this test
-        // made; no call maps at a fixed address.
+        // made; the one call that maps at a fixed address (SHM_REMAP) replaces pages of a
+        // `LowMemory` reservation kept for it, which nothing reads as its own.
         let host = self.host.run(&host_caller, move || unsafe {
             int80::syscall(nr as u32, host_args)
         });
@@ -1506,4 +1507,73 @@ fn compat_random_calls_agree_with_linux() {
             }
         }
     }
+}
+
+#[test]
+fn compat_fixed_shmat_rounds_with_shm_rnd_and_stores_the_same_address() {
+    let Some(mut p) = Pair::new("compat_fixed_shmat_rounds_with_shm_rnd") else {
+        return;
+    };
+    // A reservation below 4 GiB whose pages the fixed attach may replace (SHM_REMAP): the
+    // host maps over it, the emulation's table has nothing there.
+    let reserve = LowMemory::new(0x10000).expect("reservation below 4 GiB");
+    let base = reserve.at(0);
+    let h = p.both("shmget", i386::SHMGET, [0, 4096, 0o1600, 0, 0, 0]) as u32;
+    let out = p.at(OUT);
+    let rnd_remap = (abi::SHM_RND | abi::SHM_REMAP) as u32;
+    // Not page-aligned without SHM_RND: EINVAL; with it, rounded down.
+    let args = [
+        call(ipc_call::SHMAT, 0),
+        h,
+        abi::SHM_REMAP as u32,
+        out,
+        base + 0x1234,
+        0,
+    ];
+    assert_eq!(
+        p.both("fixed unaligned", IPC, args),
+        -abi::Errno::EINVAL.raw()
+    );
+    p.clear(OUT, 8);
+    let args = [
+        call(ipc_call::SHMAT, 0),
+        h,
+        rnd_remap,
+        out,
+        base + 0x1234,
+        0,
+    ];
+    assert_eq!(p.both("fixed SHM_RND", IPC, args), 0);
+    let b = p.same("stored address", OUT, 8, &[]);
+    assert_eq!(u32_at(&b, 0), base + 0x1000);
+    // SHM_RND rounding down to 0 with SHM_REMAP: EINVAL; a null address with SHM_REMAP too.
+    let args = [call(ipc_call::SHMAT, 0), h, rnd_remap, out, 0x0800, 0];
+    assert_eq!(p.both("SHM_RND to 0", IPC, args), -abi::Errno::EINVAL.raw());
+    let args = [h, 0, abi::SHM_REMAP as u32, 0, 0, 0];
+    assert_eq!(
+        p.both("null SHM_REMAP", i386::SHMAT, args),
+        -abi::Errno::EINVAL.raw()
+    );
+    let ds = p.at(DS);
+    p.clear(DS, 96);
+    p.both(
+        "IPC_STAT",
+        i386::SHMCTL,
+        [h, abi::IPC_STAT as u32, ds, 0, 0, 0],
+    );
+    let b = p.same("attached once", DS, 96, SHMID64_TIMES);
+    assert_eq!(u32_at(&b, 72), 1);
+    assert_eq!(
+        p.both("shmdt", i386::SHMDT, [base + 0x1000, 0, 0, 0, 0, 0]),
+        0
+    );
+    assert_eq!(
+        p.both(
+            "IPC_RMID",
+            i386::SHMCTL,
+            [h, abi::IPC_RMID as u32, 0, 0, 0, 0]
+        ),
+        0
+    );
+    drop(reserve);
 }
