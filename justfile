@@ -22,6 +22,7 @@ check-host:
     cargo test -p sysvipc --test differential_msg --test differential_sem --test differential_shm
     cargo test -p sysvipc-host
     cargo test -p sysvipc-check
+    cargo test -p sysvipc-syscalls --test compat_differential
 
 # The scenario corpus and SEED's random calls, on the emulation beside the host kernel (root).
 diff SEED="1" CALLS="10000":

@@ -16,6 +16,8 @@
 //! - [`consts`] (re-exported at the root): flags, commands, id layout, limits, capabilities.
 //! - [`ipc_call`]: call numbers of the ipc(2) multiplexer.
 //! - [`arch`]: per-architecture `semid64_ds` and syscall numbers.
+//! - [`compat`]: the structures and syscall numbers of 32-bit tasks (i386 on x86-64), the
+//!   pre-2.4 (`IPC_OLD`) structures among them.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -44,6 +46,7 @@ const fn field_size<T, F>(_project: fn(&T) -> &F) -> usize {
 }
 
 pub mod arch;
+pub mod compat;
 pub mod consts;
 mod errno;
 mod ipc;

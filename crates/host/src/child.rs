@@ -397,6 +397,41 @@ fn wait_ready(done: &OwnedFd, timeout: Duration) -> Ready {
     }
 }
 
+/// Forks a child that only runs `child` and exits with its value, with every attachment this
+/// crate recorded hidden from it (`MADV_DONTFORK`), so that the fork touches no segment's
+/// `shm_nattch`, `shm_atime` or `shm_lpid`. `child` must be async-signal-safe: raw syscalls
+/// on memory that existed before the fork. Returns the child's pid.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn fork_probe(child: fn() -> i32) -> Result<libc::pid_t, Errno> {
+    let _exclusive = FORK_LOCK.write().unwrap_or_else(PoisonError::into_inner);
+    let all: Vec<usize> = attached().keys().copied().collect();
+    let hidden: Vec<(usize, usize)> = if all.is_empty() {
+        Vec::new()
+    } else {
+        sysv_mappings()
+            .into_iter()
+            .filter(|(start, _)| all.binary_search(start).is_ok())
+            .filter(|&(start, end)| madvise(start, end, libc::MADV_DONTFORK).is_ok())
+            .collect()
+    };
+    // SAFETY: the child branch runs only `child`, which the caller vouches makes raw syscalls
+    // alone, then `_exit`s without returning into the parent's code.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = child();
+        // SAFETY: ends the child at once, running no atexit handlers or destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let fork_error = (pid < 0).then(last_errno);
+    for (start, end) in hidden {
+        let _ = madvise(start, end, libc::MADV_DOFORK);
+    }
+    match fork_error {
+        Some(e) => Err(e),
+        None => Ok(pid),
+    }
+}
+
 /// Forks the calling thread into a child process that runs `steps` and then waits to be told
 /// to exit; returns once the steps have run. The child inherits the calling thread's IPC
 /// namespace and credentials, no semaphore undo list (fork(2) without CLONE_SYSVSEM), and a

@@ -24,6 +24,9 @@
 //!   short form for semop(2) calls that exits at once; [`HostThread::unshare_sysvsem`] gives a
 //!   spawned thread an undo list of its own.
 //!
+//! - i386 calls: [`int80`] (x86-64 only) makes the 32-bit (compat) calls with `int $0x80`,
+//!   on buffers below 4 GiB; run them inside [`HostNamespace::run`].
+//!
 //! Nothing is process-wide except one no-op handler for `SIGRTMIN + 3`, installed once, a lock
 //! that keeps forks and attachments apart (a fork copies none of the attachments other
 //! `HostNamespace`s made with their `shmat`), the children of
@@ -51,6 +54,9 @@ mod child;
 #[allow(unsafe_code)]
 mod creds;
 mod error;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+pub mod int80;
 #[allow(unsafe_code)]
 mod mem;
 mod namespace;

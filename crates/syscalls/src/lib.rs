@@ -9,8 +9,11 @@
 //! where Linux gives it and a fault part-way leaves the namespace as Linux leaves it (a
 //! message received into a bad buffer is gone).
 //!
-//! [`syscall`] dispatches by syscall number (x86-64 or the asm-generic numbering of aarch64
-//! and riscv64); [`ipc()`] is the `ipc(2)` multiplexer.
+//! [`syscall`] dispatches by syscall number (x86-64, the asm-generic numbering of aarch64
+//! and riscv64, or i386 for a 32-bit task); [`ipc()`] is the `ipc(2)` multiplexer of a
+//! 64-bit task. A 32-bit task (i386 under x86-64's IA32 emulation) has entry points of its
+//! own, the `compat_*` functions (module docs of `compat.rs`, and `docs/embedding.md`):
+//! 32-bit registers, the `compat_*` structures, the pre-2.4 ones through [`compat_ipc`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -47,6 +50,7 @@ use sysvipc::IpcNamespace;
 pub use sysvipc_abi as abi;
 use sysvipc_abi::Errno;
 
+mod compat;
 mod ipc;
 #[allow(unsafe_code)]
 mod memory;
@@ -55,6 +59,11 @@ mod sem;
 mod shm;
 mod task;
 
+pub use compat::{
+    arm32_shmat, compat_ipc, compat_msgctl, compat_msgrcv, compat_msgsnd, compat_old_msgctl,
+    compat_old_semctl, compat_old_shmctl, compat_semctl, compat_shmat, compat_shmctl,
+    semtimedop_time32, semtimedop_time64,
+};
 pub use ipc::ipc;
 pub use memory::{HeapUserMemory, IpcKludge, KernelTimespec, UserMemory};
 pub use msg::{msgctl, msgget, msgrcv, msgsnd};
@@ -85,8 +94,10 @@ impl Version {
         }
     }
 
-    /// The old layouts are not provided: such a call fails with `EINVAL` after the checks
-    /// that come before the copy (listed in docs/conformance.md).
+    /// A 64-bit task's `ipc(2)` has no old layouts here (they are those of the 64-bit
+    /// architectures that still have the multiplexer, none of which is served): such a call
+    /// fails with `EINVAL` after the checks that come before the copy (listed in
+    /// docs/conformance.md). A 32-bit task's old layouts are served by `compat.rs`.
     pub(crate) fn supported(self) -> Result<(), Errno> {
         match self {
             Version::Ipc64 => Ok(()),
@@ -102,6 +113,13 @@ pub enum Arch {
     X86_64,
     /// asm-generic (`include/uapi/asm-generic/unistd.h`): aarch64, riscv64, loongarch64.
     Generic,
+    /// i386 (`arch/x86/entry/syscalls/syscall_32.tbl`), a 32-bit task under x86-64's IA32
+    /// emulation: each register is truncated to 32 bits (`(unsigned int)regs->bx` …) and the
+    /// compat entry points run.
+    I386,
+    /// arm32 EABI (`arch/arm/tools/syscall.tbl`), a 32-bit task under arm64's `COMPAT`:
+    /// 32-bit registers, no `ipc(2)`, ctl calls that parse `IPC_64`.
+    Arm32,
 }
 
 /// Runs syscall `nr` of `arch` with the raw register arguments, truncated to the types the
@@ -114,6 +132,11 @@ pub fn syscall(
     args: [u64; 6],
 ) -> Option<SysResult> {
     use abi::arch::{generic, x86_64};
+    match arch {
+        Arch::I386 => return syscall_i386(ns, task, nr, args.map(|r| r as u32)),
+        Arch::Arm32 => return syscall_arm32(ns, task, nr, args.map(|r| r as u32)),
+        Arch::X86_64 | Arch::Generic => {}
+    }
     let call = match arch {
         Arch::X86_64 => match nr {
             x86_64::nr::MSGGET => Call::MsgGet,
@@ -145,6 +168,7 @@ pub fn syscall(
             generic::nr::SHMCTL => Call::ShmCtl,
             _ => return None,
         },
+        Arch::I386 | Arch::Arm32 => return None,
     };
     let [a, b, c, d, e, _] = args;
     let int = |v: u64| v as i32;
@@ -161,6 +185,62 @@ pub fn syscall(
         Call::ShmAt => shmat(ns, task, int(a), b, int(c)),
         Call::ShmDt => shmdt(ns, task, a),
         Call::ShmCtl => shmctl(ns, task, int(a), int(b), c),
+    })
+}
+
+/// The i386 numbers, with the argument types of `syscall_32.tbl`'s compat entries.
+fn syscall_i386(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    nr: i64,
+    args: [u32; 6],
+) -> Option<SysResult> {
+    use abi::compat::i386;
+    let [a, b, c, d, e, _] = args;
+    let int = |v: u32| v as i32;
+    Some(match nr {
+        i386::IPC => compat_ipc(ns, task, args),
+        i386::SEMGET => semget(ns, task, int(a), int(b), int(c)),
+        i386::SEMCTL => compat_semctl(ns, task, int(a), int(b), int(c), d),
+        // `size_t`: the register zero-extended.
+        i386::SHMGET => shmget(ns, task, int(a), u64::from(b), int(c)),
+        i386::SHMCTL => compat_shmctl(ns, task, int(a), int(b), c),
+        i386::SHMAT => compat_shmat(ns, task, int(a), b, int(c)),
+        i386::SHMDT => shmdt(ns, task, u64::from(a)),
+        i386::MSGGET => msgget(ns, task, int(a), int(b)),
+        i386::MSGSND => compat_msgsnd(ns, task, int(a), b, c, int(d)),
+        i386::MSGRCV => compat_msgrcv(ns, task, int(a), b, c, d, int(e)),
+        i386::MSGCTL => compat_msgctl(ns, task, int(a), int(b), c),
+        i386::SEMTIMEDOP_TIME64 => semtimedop_time64(ns, task, int(a), b, c, d),
+        _ => return None,
+    })
+}
+
+/// The arm32 numbers, as arm64 serves them to a `COMPAT` task.
+fn syscall_arm32(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    nr: i64,
+    args: [u32; 6],
+) -> Option<SysResult> {
+    use abi::compat::arm32;
+    let [a, b, c, d, e, _] = args;
+    let int = |v: u32| v as i32;
+    Some(match nr {
+        arm32::SEMOP => semop(ns, task, int(a), u64::from(b), c),
+        arm32::SEMGET => semget(ns, task, int(a), int(b), int(c)),
+        arm32::SEMCTL => compat_old_semctl(ns, task, int(a), int(b), int(c), d),
+        arm32::MSGSND => compat_msgsnd(ns, task, int(a), b, c, int(d)),
+        arm32::MSGRCV => compat_msgrcv(ns, task, int(a), b, c, d, int(e)),
+        arm32::MSGGET => msgget(ns, task, int(a), int(b)),
+        arm32::MSGCTL => compat_old_msgctl(ns, task, int(a), int(b), c),
+        arm32::SHMAT => arm32_shmat(ns, task, int(a), b, int(c)),
+        arm32::SHMDT => shmdt(ns, task, u64::from(a)),
+        arm32::SHMGET => shmget(ns, task, int(a), u64::from(b), int(c)),
+        arm32::SHMCTL => compat_old_shmctl(ns, task, int(a), int(b), c),
+        arm32::SEMTIMEDOP => semtimedop_time32(ns, task, int(a), b, c, d),
+        arm32::SEMTIMEDOP_TIME64 => semtimedop_time64(ns, task, int(a), b, c, d),
+        _ => return None,
     })
 }
 

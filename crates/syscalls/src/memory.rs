@@ -158,6 +158,32 @@ unsafe impl Plain for abi::Shmid64Ds {}
 unsafe impl Plain for abi::Shminfo64 {}
 // SAFETY: as above.
 unsafe impl Plain for abi::ShmInfo {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatIpc64Perm {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatMsqid64Ds {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatSemid64Ds {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatShmid64Ds {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatShminfo64 {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatShmInfo {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatIpcPerm {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatMsqidDs {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatSemidDs {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatShmidDs {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::OldShminfo {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::OldTimespec32 {}
+// SAFETY: as above.
+unsafe impl Plain for abi::compat::CompatIpcKludge {}
 // SAFETY: two `i64`s, 16 bytes, no padding.
 unsafe impl Plain for KernelTimespec {}
 // SAFETY: a `u64` and an `i64`, 16 bytes, no padding.

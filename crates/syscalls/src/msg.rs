@@ -27,13 +27,26 @@ pub fn msgsnd(
     let mut mtype = [0u8; 8];
     task.read(msgp, &mut mtype)?;
     let mtype = i64::from_ne_bytes(mtype);
+    send_typed(ns, task, msqid, mtype, msgp.wrapping_add(8), msgsz, msgflg)
+}
+
+/// `do_msgsnd`: the send once the type is read, the text at `text`.
+pub(crate) fn send_typed(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    msqid: i32,
+    mtype: i64,
+    text: u64,
+    msgsz: u64,
+    msgflg: i32,
+) -> SysResult {
     let msgmax = ns.limits().msgmax().max(0) as u64;
     if msgsz > msgmax || (msgsz as i64) < 0 || msqid < 0 || mtype < 1 {
         return Err(Errno::EINVAL);
     }
-    let mut text = vec![0; msgsz as usize];
-    task.read(msgp.wrapping_add(8), &mut text)?;
-    ns.msgsnd(task.caller, msqid, Message::new(mtype, text), msgflg)?;
+    let mut buf = vec![0; msgsz as usize];
+    task.read(text, &mut buf)?;
+    ns.msgsnd(task.caller, msqid, Message::new(mtype, buf), msgflg)?;
     Ok(0)
 }
 
@@ -52,6 +65,31 @@ pub fn msgrcv(
     msgtyp: i64,
     msgflg: i32,
 ) -> SysResult {
+    receive(
+        ns,
+        task,
+        msqid,
+        msgp,
+        msgsz,
+        msgtyp,
+        msgflg,
+        MsgbufLayout::Native,
+    )
+}
+
+/// `do_msgrcv` with the `msgbuf` layout of the caller (`do_msg_fill` or
+/// `compat_do_msg_fill`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn receive(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    msqid: i32,
+    msgp: u64,
+    msgsz: u64,
+    msgtyp: i64,
+    msgflg: i32,
+    layout: MsgbufLayout,
+) -> SysResult {
     if msqid < 0 || (msgsz as i64) < 0 {
         return Err(Errno::EINVAL);
     }
@@ -64,9 +102,29 @@ pub fn msgrcv(
         task.read(msgp, &mut scratch)?;
     }
     let msg = ns.msgrcv(task.caller, msqid, msgsz as i64, msgtyp, msgflg)?;
-    task.write(msgp, &msg.mtype.to_ne_bytes())?;
-    task.write(msgp.wrapping_add(8), &msg.text)?;
+    match layout {
+        MsgbufLayout::Native => {
+            task.write(msgp, &msg.mtype.to_ne_bytes())?;
+            task.write(msgp.wrapping_add(8), &msg.text)?;
+        }
+        // `compat_do_msg_fill`: the type truncated to a `compat_long_t`, the text after it.
+        MsgbufLayout::Compat => {
+            task.write(msgp, &(msg.mtype as i32).to_ne_bytes())?;
+            let text = abi::compat::COMPAT_MSGBUF_MTEXT as u64;
+            task.write(msgp.wrapping_add(text), &msg.text)?;
+        }
+    }
     Ok(msg.text.len() as i64)
+}
+
+/// Which `struct msgbuf` a receive fills: the native one (a 64-bit `long` type) or a 32-bit
+/// task's `compat_msgbuf` (a 32-bit type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MsgbufLayout {
+    /// `struct msgbuf`: `mtype` 8 bytes, the text at 8.
+    Native,
+    /// `struct compat_msgbuf`: `mtype` 4 bytes, the text at 4.
+    Compat,
 }
 
 /// `msgctl(msqid, cmd, buf)` (`ksys_msgctl` with the 64-bit structures): `EINVAL` for a

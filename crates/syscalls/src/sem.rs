@@ -55,6 +55,18 @@ pub fn semtimedop(
     } else {
         None
     };
+    semtimedop_with(ns, task, semid, sops, nsops, timeout)
+}
+
+/// `do_semtimedop`: the call once the timeout, whatever its layout, is read.
+pub(crate) fn semtimedop_with(
+    ns: &IpcNamespace,
+    task: &mut Task<'_>,
+    semid: i32,
+    sops: u64,
+    nsops: u32,
+    timeout: Option<Timespec>,
+) -> SysResult {
     if u64::from(nsops) > u64::from(ns.limits().semopm() as u32) {
         return Err(Errno::E2BIG);
     }

@@ -20,6 +20,7 @@ enum Expected {
 pub struct CProbe {
     name: &'static str,
     prelude: String,
+    flags: Vec<String>,
     checks: Vec<(String, String, Expected)>,
 }
 
@@ -30,8 +31,15 @@ impl CProbe {
         CProbe {
             name,
             prelude: prelude.to_owned(),
+            flags: Vec::new(),
             checks: Vec::new(),
         }
+    }
+
+    /// The same probe compiled with extra compiler flags, e.g. `-m32` for the i386 ABI.
+    pub fn with_flags(mut self, flags: &[&str]) -> Self {
+        self.flags = flags.iter().map(|f| (*f).to_owned()).collect();
+        self
     }
 
     /// Expects the integer C expression `c_expr` to equal `rust`.
@@ -92,6 +100,7 @@ impl CProbe {
         let cc = std::env::var("CC").unwrap_or_else(|_| "gcc".to_owned());
         let compiled = match Command::new(&cc)
             .arg("-std=gnu11")
+            .args(&self.flags)
             .arg("-o")
             .arg(&exe_path)
             .arg(&src_path)
@@ -107,6 +116,12 @@ impl CProbe {
             let stderr = String::from_utf8_lossy(&compiled.stderr);
             if stderr.contains("fatal error") && stderr.contains("No such file or directory") {
                 eprintln!("SKIP {}: headers not installed:\n{stderr}", self.name);
+                return false;
+            }
+            // A probe for another target (`-m32`) also needs that target's start files and
+            // libraries, which a system may have without the headers or the other way round.
+            if !self.flags.is_empty() && stderr.contains("cannot find") {
+                eprintln!("SKIP {}: no {:?} toolchain:\n{stderr}", self.name, self.flags);
                 return false;
             }
             panic!(
@@ -169,6 +184,8 @@ impl_signedness! {
     i16 => Some(true), i32 => Some(true), i64 => Some(true),
     u16 => Some(false), u32 => Some(false), u64 => Some(false),
     sysvipc_abi::Ipc64Perm => None,
+    sysvipc_abi::compat::CompatIpc64Perm => None,
+    sysvipc_abi::compat::CompatIpcPerm => None,
 }
 
 /// The signedness of the type a reference points to.

@@ -198,12 +198,15 @@ pub trait AddressSpace: Send + Sync {
 /// The shm mappings of one address space (a process), by address.
 ///
 /// Free placements (`shmat` with a null address) go top-down from the end of the placement
-/// window, as Linux's `mmap` does; fixed ones anywhere below [`TASK_SIZE`]. Dropping the
+/// window, as Linux's `mmap` does; fixed ones anywhere below the task size ([`TASK_SIZE`]
+/// unless [`with_task_size`](Self::with_task_size) says less). Dropping the
 /// table (or [`clear`](Self::clear)ing it) is the process's exit: every mapping closes.
 pub struct AttachTable {
     pid: i32,
     low: usize,
     high: usize,
+    /// The end of the address space: no mapping reaches past it.
+    task_size: usize,
     mappings: BTreeMap<usize, Mapping>,
     /// The process's other mappings, if the embedder tells them.
     space: Option<Arc<dyn AddressSpace>>,
@@ -223,6 +226,7 @@ impl AttachTable {
             pid,
             low: low.next_multiple_of(PAGE),
             high: high.min(TASK_SIZE) & !(PAGE - 1),
+            task_size: TASK_SIZE,
             mappings: BTreeMap::new(),
             space: None,
         }
@@ -232,6 +236,15 @@ impl AttachTable {
     /// attach over one is `EINVAL` without `SHM_REMAP`).
     pub fn with_address_space(mut self, space: Arc<dyn AddressSpace>) -> Self {
         self.space = Some(space);
+        self
+    }
+
+    /// This table for a smaller address space, ending at `size` (rounded down to pages):
+    /// a fixed attachment past it is `ENOMEM`, and the placement window is cut to it. A
+    /// 32-bit task under x86-64 ends at `0xffff_e000` (`IA32_PAGE_OFFSET`).
+    pub fn with_task_size(mut self, size: usize) -> Self {
+        self.task_size = size.min(TASK_SIZE) & !(PAGE - 1);
+        self.high = self.high.min(self.task_size);
         self
     }
 
@@ -275,6 +288,7 @@ impl AttachTable {
             pid: child_pid,
             low: self.low,
             high: self.high,
+            task_size: self.task_size,
             space: self.space.clone(),
             mappings: self
                 .mappings
@@ -398,7 +412,7 @@ impl AttachTable {
 
     /// Where a fixed attachment of `len` bytes at `addr` goes: `EINVAL` if `addr` is not a
     /// multiple of `align` (a huge page), if the range wraps around or (without `replace`)
-    /// overlaps a mapping, `ENOMEM` past `TASK_SIZE`, `EPERM` below `lowest` (`mmap_min_addr`
+    /// overlaps a mapping, `ENOMEM` past the task size, `EPERM` below `lowest` (`mmap_min_addr`
     /// for a caller without `CAP_SYS_RAWIO`, `security_mmap_addr`); with `replace` the
     /// mappings in the way are unmapped first, as `MAP_FIXED` does.
     pub(super) fn place_fixed(
@@ -419,7 +433,7 @@ impl AttachTable {
                 return Err(Errno::EINVAL);
             }
         }
-        if len > TASK_SIZE || addr > TASK_SIZE - len {
+        if len > self.task_size || addr > self.task_size - len {
             return Err(Errno::ENOMEM);
         }
         if addr < lowest {
