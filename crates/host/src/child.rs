@@ -346,17 +346,222 @@ fn child_main(steps: &[ChildStep], slots: &SharedSlots, done: RawFd, go: RawFd) 
     while unsafe { libc::write(done, ptr::from_ref(&byte).cast(), 1) } < 0
         && last_errno() == Errno::EINTR
     {}
-    let mut sink = 0u8;
-    loop {
-        // SAFETY: read writes at most one byte into `sink`, which is alive.
-        let n = unsafe { libc::read(go, ptr::from_mut(&mut sink).cast(), 1) };
-        if n == 0 || (n < 0 && last_errno() != Errno::EINTR) {
-            break;
-        }
+    let base = BaseCreds::current();
+    let mut record = [0u64; RECORD_WORDS];
+    // Calls sent by `HostProcess::call`, until end-of-file.
+    while read_exact(go, words_as_bytes_mut(&mut record)) {
+        let (state, value) = match base {
+            Some(base) => run_record(&base, &record),
+            None => (RAN_HARNESS, 0),
+        };
+        let reply = [state as u64, value as u64];
+        write_all(done, words_as_bytes(&reply));
     }
     // SAFETY: _exit(2) is async-signal-safe and ends the child without running any handler
     // or destructor of the parent's state.
     unsafe { libc::_exit(0) }
+}
+
+/// The words of a call record sent to a live child: the syscall number, its six arguments,
+/// then the credentials (euid, egid, fsgid, capabilities or [`KEEP_CAPS`], the number of
+/// groups and up to [`MAX_GROUPS`] groups).
+const RECORD_WORDS: usize = 12 + MAX_GROUPS;
+/// The most supplementary groups a call in a live child can have.
+pub const MAX_GROUPS: usize = 16;
+/// In a record's capability word: leave what the kernel leaves after the uid switch.
+const KEEP_CAPS: u64 = u64::MAX;
+/// A reply's state: the credentials could not be switched (a harness failure).
+const RAN_HARNESS: i64 = 3;
+
+/// The credentials the child was forked with, read once (raw syscalls, no allocation), to
+/// which it returns after each call.
+#[derive(Clone, Copy)]
+struct BaseCreds {
+    uid: [u32; 3],
+    gid: [u32; 3],
+    groups: [u32; MAX_GROUPS],
+    ngroups: usize,
+    caps: [u32; 6],
+}
+
+impl BaseCreds {
+    fn current() -> Option<BaseCreds> {
+        let mut b = BaseCreds {
+            uid: [0; 3],
+            gid: [0; 3],
+            groups: [0; MAX_GROUPS],
+            ngroups: 0,
+            caps: [0; 6],
+        };
+        let [r, e, s] = &mut b.uid;
+        // SAFETY: getresuid writes one uid through each pointer, all alive.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_getresuid,
+                r as *mut u32,
+                e as *mut u32,
+                s as *mut u32,
+            )
+        };
+        check(rc).ok()?;
+        let [r, e, s] = &mut b.gid;
+        // SAFETY: as above, gids.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_getresgid,
+                r as *mut u32,
+                e as *mut u32,
+                s as *mut u32,
+            )
+        };
+        check(rc).ok()?;
+        // SAFETY: getgroups writes at most MAX_GROUPS gids into `groups`, which has room.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getgroups,
+                MAX_GROUPS as c_long,
+                b.groups.as_mut_ptr(),
+            )
+        };
+        b.ngroups = usize::try_from(check(n).ok()?).ok()?;
+        let mut header = [0x2008_0522u32, 0];
+        // SAFETY: version 3: the kernel writes two {effective, permitted, inheritable}
+        // triples, six u32s, which `caps` holds.
+        let rc =
+            unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), b.caps.as_mut_ptr()) };
+        check(rc).ok()?;
+        Some(b)
+    }
+}
+
+fn capset_raw(caps: &[u32; 6]) -> bool {
+    let mut header = [0x2008_0522u32, 0];
+    // SAFETY: version 3: the kernel reads two triples (six u32s) from `caps`.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, header.as_mut_ptr(), caps.as_ptr()) };
+    rc == 0
+}
+
+fn setres(nr: c_long, ids: [u32; 3]) -> bool {
+    // SAFETY: setresuid/setresgid take no pointers; this process has one thread.
+    let rc = unsafe {
+        libc::syscall(
+            nr,
+            c_long::from(ids[0]),
+            c_long::from(ids[1]),
+            c_long::from(ids[2]),
+        )
+    };
+    rc == 0
+}
+
+fn setgroups_raw(groups: &[u32]) -> bool {
+    // SAFETY: the kernel reads `groups.len()` gids from the slice.
+    let rc = unsafe { libc::syscall(libc::SYS_setgroups, groups.len() as c_long, groups.as_ptr()) };
+    rc == 0
+}
+
+fn setfsgid_raw(gid: u32) {
+    // SAFETY: setfsgid takes no pointers.
+    unsafe { libc::syscall(libc::SYS_setfsgid, c_long::from(gid)) };
+}
+
+/// Runs the call of `record` as its credentials and back: `(state, value)` of a reply.
+/// Allocates nothing (the child is a fork of a multi-threaded process).
+fn run_record(base: &BaseCreds, record: &[u64; RECORD_WORDS]) -> (i64, i64) {
+    let [
+        nr,
+        a0,
+        a1,
+        a2,
+        a3,
+        a4,
+        a5,
+        euid,
+        egid,
+        fsgid,
+        caps,
+        ngroups,
+        ..,
+    ] = *record;
+    let groups = &record[12..];
+    let mut gids = [0u32; MAX_GROUPS];
+    let n = (ngroups as usize).min(MAX_GROUPS);
+    for (g, w) in gids.iter_mut().zip(groups).take(n) {
+        *g = *w as u32;
+    }
+    let switched = setres(libc::SYS_setresgid, [base.gid[0], egid as u32, base.gid[2]])
+        && {
+            setfsgid_raw(fsgid as u32);
+            setgroups_raw(&gids[..n])
+        }
+        && setres(libc::SYS_setresuid, [base.uid[0], euid as u32, base.uid[2]])
+        && (caps == KEEP_CAPS || {
+            let mut c = base.caps;
+            // Effective: the mask, within the permitted set.
+            c[0] = (caps as u32) & base.caps[1];
+            c[3] = ((caps >> 32) as u32) & base.caps[4];
+            capset_raw(&c)
+        });
+    let reply = if switched {
+        // SAFETY: the parent vouched for the pointers (`HostProcess::call`); whatever the
+        // call does, it does in this child's own address space.
+        let r = unsafe { libc::syscall(nr as c_long, a0, a1, a2, a3, a4, a5) };
+        match check(r) {
+            Ok(v) => (RAN_OK, v),
+            Err(e) => (RAN_ERR, i64::from(e.raw())),
+        }
+    } else {
+        (RAN_HARNESS, i64::from(last_errno().raw()))
+    };
+    let back = setres(libc::SYS_setresuid, base.uid)
+        && capset_raw(&base.caps)
+        && setres(libc::SYS_setresgid, base.gid)
+        && setgroups_raw(&base.groups[..base.ngroups.min(MAX_GROUPS)]);
+    setfsgid_raw(base.gid[1]);
+    if back { reply } else { (RAN_HARNESS, 0) }
+}
+
+fn words_as_bytes<const N: usize>(w: &[u64; N]) -> &[u8] {
+    // SAFETY: any u64 array is readable as its bytes; the length is exact.
+    unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<u8>(), N * 8) }
+}
+
+fn words_as_bytes_mut<const N: usize>(w: &mut [u64; N]) -> &mut [u8] {
+    // SAFETY: every byte pattern is a valid u64; the length is exact.
+    unsafe { std::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<u8>(), N * 8) }
+}
+
+/// Reads exactly `buf.len()` bytes; `false` at end-of-file or on an error.
+fn read_exact(fd: RawFd, buf: &mut [u8]) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: read writes at most `rest.len()` bytes into `rest`.
+        let n = unsafe { libc::read(fd, rest.as_mut_ptr().cast(), rest.len()) };
+        if n == 0 || (n < 0 && last_errno() != Errno::EINTR) {
+            return false;
+        }
+        done += usize::try_from(n).unwrap_or(0);
+    }
+    true
+}
+
+/// Writes all of `buf`; `false` on an error.
+fn write_all(fd: RawFd, buf: &[u8]) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: write reads `rest.len()` bytes from `rest`.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n < 0 && last_errno() == Errno::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        done += usize::try_from(n).unwrap_or(0);
+    }
+    true
 }
 
 /// How the wait for a child's "done" byte ended.
@@ -458,9 +663,11 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         pid,
         results: Vec::new(),
         go: Some(go_wr),
+        done: None,
     };
     match wait_ready(&done_rd, timeout) {
         Ready::Done => {
+            process.done = Some(done_rd);
             process.results = slots
                 .all()
                 .into_iter()
@@ -500,6 +707,22 @@ pub struct HostProcess {
     results: Vec<Result<usize, Errno>>,
     /// The write end of the pipe the child waits on; `None` once it has been told to exit.
     go: Option<OwnedFd>,
+    /// The read end of the pipe the child answers on.
+    done: Option<OwnedFd>,
+}
+
+/// A raw system call for a live child ([`HostProcess::call`]) and the credentials to make it
+/// with.
+#[derive(Clone, Debug)]
+pub struct ChildCall {
+    /// The syscall number.
+    pub nr: i64,
+    /// Its six register arguments.
+    pub args: [u64; 6],
+    /// Who makes it: at most [`MAX_GROUPS`] supplementary groups.
+    pub caller: crate::HostCaller,
+    /// The call may sleep: if it does, interrupt it (as a signal with a handler would: EINTR).
+    pub interrupt_if_asleep: bool,
 }
 
 impl HostProcess {
@@ -512,6 +735,91 @@ impl HostProcess {
     /// others, or the errno.
     pub fn results(&self) -> &[Result<usize, Errno>] {
         &self.results
+    }
+
+    /// Makes `call` in the child (after its steps, it waits for calls) as `call.caller`, and
+    /// returns its value or errno. A call that sleeps is interrupted if
+    /// `call.interrupt_if_asleep` (the crate's signal, whose no-op handler the child
+    /// inherited); otherwise, or if it neither returns nor sleeps within 20 s, the child is
+    /// killed and [`HostError::Setup`](crate::HostError::Setup) says so, as it does when the
+    /// child cannot switch credentials or has died.
+    ///
+    /// # Safety
+    ///
+    /// The call runs in the child's address space, a copy of this process's made at the fork:
+    /// it cannot change this process's private memory, but it can write through shared
+    /// mappings the child inherited (`MAP_SHARED`, System V attachments). Every pointer the
+    /// call may write through must lie in memory that this process's code does not use as
+    /// Rust objects (a buffer kept for such calls, or unmapped memory).
+    pub unsafe fn call(
+        &mut self,
+        call: &ChildCall,
+    ) -> Result<Result<i64, Errno>, crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        if call.caller.groups.len() > MAX_GROUPS {
+            return Err(fail(format!(
+                "at most {MAX_GROUPS} groups in a child's call"
+            )));
+        }
+        let (Some(go), Some(done)) = (&self.go, &self.done) else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let mut record = [0u64; RECORD_WORDS];
+        record[0] = call.nr as u64;
+        record[1..7].copy_from_slice(&call.args);
+        record[7] = u64::from(call.caller.euid);
+        record[8] = u64::from(call.caller.egid);
+        record[9] = u64::from(call.caller.fsgid.unwrap_or(call.caller.egid));
+        record[10] = call.caller.caps.unwrap_or(KEEP_CAPS);
+        record[11] = call.caller.groups.len() as u64;
+        for (w, g) in record[12..].iter_mut().zip(&call.caller.groups) {
+            *w = u64::from(*g);
+        }
+        if !write_all(go.as_raw_fd(), words_as_bytes(&record)) {
+            return Err(fail(format!("the child {} is gone", self.pid)));
+        }
+        let deadline = Instant::now() + CHILD_TIMEOUT;
+        let mut interrupted = false;
+        loop {
+            let mut pfd = libc::pollfd {
+                fd: done.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: `pfd` is one valid pollfd that outlives the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, 1) };
+            if n > 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                return Err(fail(format!(
+                    "the child {} neither returned nor slept in its call; killed",
+                    self.pid
+                )));
+            }
+            if call.interrupt_if_asleep
+                && !interrupted
+                && crate::thread::process_asleep_in_ipc(self.pid)
+            {
+                // SAFETY: kill takes no pointers; `pid` is our unreaped child.
+                unsafe { libc::kill(self.pid, sys::interrupt_signal()) };
+                interrupted = true;
+            }
+        }
+        let mut reply = [0u64; 2];
+        if !read_exact(done.as_raw_fd(), words_as_bytes_mut(&mut reply)) {
+            self.kill();
+            return Err(fail(format!("the child {} died in its call", self.pid)));
+        }
+        match reply[0] as i64 {
+            RAN_OK => Ok(Ok(reply[1] as i64)),
+            RAN_ERR => Ok(Err(Errno::from_raw(reply[1] as i32))),
+            _ => Err(fail(format!(
+                "the child {} could not switch its credentials (errno {})",
+                self.pid, reply[1] as i64
+            ))),
+        }
     }
 
     /// Tells the child to exit (it has been waiting since its last step) and returns once it
@@ -541,6 +849,7 @@ impl HostProcess {
     /// Kills the child with SIGKILL and reaps it; returns the wait status.
     fn kill(&mut self) -> i32 {
         self.go = None;
+        self.done = None;
         // SAFETY: `pid` is our unreaped child, so the id cannot have been reused.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
         reap(self.pid)

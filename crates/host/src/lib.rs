@@ -60,7 +60,7 @@ mod sysctl;
 mod thread;
 
 pub use caller::HostCaller;
-pub use child::{ChildStep, HostProcess};
+pub use child::{ChildCall, ChildStep, HostProcess, MAX_GROUPS};
 pub use error::HostError;
 pub use mem::{read_mem, write_mem};
 pub use namespace::{HostChild, HostNamespace};

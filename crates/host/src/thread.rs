@@ -305,9 +305,18 @@ struct Observed {
     syscall: String,
 }
 
+/// Whether process `pid` (a single-threaded child) is asleep in msgsnd, msgrcv, semop or
+/// semtimedop, as [`HostJoin::wait_until_blocked`] tells of a thread.
+pub(crate) fn process_asleep_in_ipc(pid: i32) -> bool {
+    Observed::at(&format!("/proc/{pid}/task/{pid}")).blocked_in_ipc()
+}
+
 impl Observed {
     fn of(tid: i32) -> Observed {
-        let dir = format!("/proc/self/task/{tid}");
+        Observed::at(&format!("/proc/self/task/{tid}"))
+    }
+
+    fn at(dir: &str) -> Observed {
         // The state follows the command name, which is in parentheses and may contain both
         // spaces and parentheses: it is the first field after the last ')'.
         let state = std::fs::read_to_string(format!("{dir}/stat"))
