@@ -414,9 +414,16 @@ impl Backend for Emulation {
             .remove(name)
             .ok_or_else(|| RunError::Unsupported(format!("no live process `{name}`")))?;
         self.clock.advance(Duration::from_secs(1));
-        // do_exit(): exit_mm() closes the mappings, then exit_sem() applies the undo list.
+        // do_exit(): exit_mm() closes the mappings, exit_sem() applies the undo list, then
+        // exit_shm() orphans the segments its (only) thread created.
         p.attach.clear();
+        let thread = Caller {
+            pid: p.pid,
+            tid: p.pid,
+            ..self.base.clone()
+        };
         drop(p.undo);
+        self.ns.shm_exit_thread(&thread);
         Ok(())
     }
 

@@ -289,7 +289,8 @@ impl Host {
                 )));
             }
         }
-        if sys == Sys::ShmDt {
+        // In a forked process, shmdt(2) can only detach that process's own mappings.
+        if sys == Sys::ShmDt && process.is_none() {
             // shmdt(2) unmaps whatever System V attachment starts there, also one another
             // user of this process made: only ours, or addresses the kernel refuses.
             let addr = args[0];
