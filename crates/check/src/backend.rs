@@ -63,9 +63,10 @@ pub trait Backend {
         may_block: bool,
     ) -> Result<SysResult, RunError>;
 
-    /// Forks process `name` from the scenario's process: a pid of its own, a copy of each
-    /// attachment (each counted as an attach by the parent), no `SEM_UNDO` adjustments.
-    fn fork(&mut self, name: &str) -> Result<(), RunError>;
+    /// Forks process `name` from forked process `from` (`None`: the scenario's process): a
+    /// pid of its own, a copy of each attachment of the parent (each counted as an attach by
+    /// the parent), no `SEM_UNDO` adjustments.
+    fn fork(&mut self, name: &str, from: Option<&str>) -> Result<(), RunError>;
 
     /// Ends forked process `name`: its attachments are detached in its name and its
     /// `SEM_UNDO` adjustments applied; returns once both are done (and every woken spawned

@@ -395,13 +395,22 @@ impl Backend for Emulation {
         Ok(as_seen(result))
     }
 
-    fn fork(&mut self, name: &str) -> Result<(), RunError> {
+    fn fork(&mut self, name: &str, from: Option<&str>) -> Result<(), RunError> {
         let pid = FIRST_CHILD_PID + self.pids.len() as i32;
+        let attach = match from {
+            None => self.attach.fork(pid),
+            Some(parent) => self
+                .processes
+                .get(parent)
+                .ok_or_else(|| RunError::Unsupported(format!("no live process `{parent}`")))?
+                .attach
+                .fork(pid),
+        };
         self.clock.advance(Duration::from_secs(1));
         let process = Process {
             pid,
             undo: SemUndo::new(pid),
-            attach: self.attach.fork(pid),
+            attach,
         };
         self.pids.insert(pid, name.to_owned());
         self.processes.insert(name.to_owned(), process);

@@ -208,9 +208,9 @@ impl<B: Backend> Session<B> {
                     self.foreign_attachment(target).unwrap_or_default()
                 )))
             }
-            Stmt::Fork { name } => {
-                let name = name.clone();
-                self.around(&mut step, |b| b.fork(&name))
+            Stmt::Fork { name, from } => {
+                let (name, from) = (name.clone(), from.clone());
+                self.around(&mut step, |b| b.fork(&name, from.as_deref()))
             }
             Stmt::Exit { name } => {
                 let name = name.clone();

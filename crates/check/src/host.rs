@@ -640,10 +640,18 @@ impl Backend for Host {
         Ok(result)
     }
 
-    fn fork(&mut self, name: &str) -> Result<(), RunError> {
-        let child = self.ns.fork(&HostCaller::root(), &[]);
+    fn fork(&mut self, name: &str, from: Option<&str>) -> Result<(), RunError> {
+        let child = match from {
+            None => self.ns.fork(&HostCaller::root(), &[]),
+            Some(parent) => self
+                .processes
+                .get_mut(parent)
+                .ok_or_else(|| RunError::Unsupported(format!("no live process `{parent}`")))?
+                .fork()
+                .map_err(|e| RunError::Unsupported(format!("fork from `{parent}`: {e}")))?,
+        };
         let copies: Vec<Attached> = self
-            .attachments(None)
+            .attachments(from)
             .map(|a| Attached {
                 process: Some(name.to_owned()),
                 ..a.clone()

@@ -23,8 +23,8 @@
 //! msgsnd(q, b, 5, IPC_NOWAIT) = 0    # ... wakes it (each line lets woken calls settle)
 //! join r = 5                         # its result (interrupted first if still asleep: EINTR)
 //! spawn t semtimedop(s, b, 1, ts)    # with a timeout in ts; `expire t` lets it run out
-//! fork p2                            # a child process: own pid, copies of the attachments,
-//! alice@p2: semop(s, b, 1) = 0       #   an empty SEM_UNDO list; alice calls in it
+//! fork p2                            # a child process (`fork p3 from p2`): own pid, copies of
+//! alice@p2: semop(s, b, 1) = 0       #   the attachments, no SEM_UNDO list; alice calls in it
 //! exit p2                            # its undo list applied, its attachments closed
 //! mprotect(a, PAGE_SIZE, PROT_READ)  # mprotect / munmap of attachments (they split)
 //! ```

@@ -465,9 +465,19 @@ impl Parser {
             }
             Some(Tok::Ident(k)) if k == "fork" && c.peek2() != Some(&Tok::Punct(':')) => {
                 c.pos += 1;
-                let name = self.declare(&mut c, NameKind::Process)?;
+                let col = c.column();
+                let name = c.ident("a name for the new process")?;
+                self.check_new(&name, NameKind::Process, col, &c)?;
+                let from = match c.peek() {
+                    Some(Tok::Ident(w)) if w == "from" => {
+                        c.pos += 1;
+                        Some(self.live_process(&mut c)?)
+                    }
+                    _ => None,
+                };
                 c.done()?;
-                Stmt::Fork { name }
+                self.names.insert(name.clone(), NameKind::Process);
+                Stmt::Fork { name, from }
             }
             Some(Tok::Ident(k)) if k == "exit" && c.peek2() != Some(&Tok::Punct(':')) => {
                 c.pos += 1;
@@ -1085,6 +1095,18 @@ mod tests {
         assert!(e.message.contains("has exited"), "{e}");
         let e = p.line(9, "alice@alice: msgget(0, 0)").unwrap_err();
         assert!(e.message.contains("not a forked process"), "{e}");
+        assert_eq!(
+            p.line(12, "fork p3 from p2").unwrap_err().message,
+            "process `p2` has exited"
+        );
+        p.line(13, "fork p4").unwrap();
+        assert_eq!(
+            p.line(14, "fork p5 from p4").unwrap().unwrap().stmt,
+            Stmt::Fork {
+                name: "p5".into(),
+                from: Some("p4".into())
+            }
+        );
         let e = p.line(10, "fork p2").unwrap_err();
         assert!(e.message.contains("already declared"), "{e}");
         let e = p.line(11, "expire p2").unwrap_err();

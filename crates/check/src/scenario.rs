@@ -325,11 +325,14 @@ pub enum Stmt {
         /// The call (its `expect` is `None`: the result is checked by `join`).
         call: CallLine,
     },
-    /// Forks a new process from the scenario's process: its own pid, a copy of each
-    /// attachment (opened by the parent), an empty `SEM_UNDO` list.
+    /// Forks a new process from the scenario's process or a forked one: its own pid, a copy
+    /// of each attachment of its parent (opened by the parent), an empty `SEM_UNDO` list.
     Fork {
         /// Its name (`CALLER@NAME: call(…)` calls in it).
         name: String,
+        /// The forked process it is forked from (`fork NAME from PARENT`); `None` for the
+        /// scenario's own.
+        from: Option<String>,
     },
     /// Ends a forked process: its attachments close and its `SEM_UNDO` list is applied.
     Exit {
@@ -374,8 +377,8 @@ pub struct Scenario {
 
 /// Names a scenario may not declare: keywords and the predefined caller.
 pub const RESERVED: &[&str] = &[
-    "BAD", "root", "caller", "buffer", "put", "show", "sysctl", "ok", "fork", "exit", "expire",
-    "spawn", "join",
+    "BAD", "root", "caller", "buffer", "put", "show", "sysctl", "ok", "fork", "from", "exit",
+    "expire", "spawn", "join",
 ];
 
 /// The sysctls a `sysctl` line may set.

@@ -254,6 +254,28 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
+/// A connected pair of Unix stream sockets, both close-on-exec: `(child's end, parent's end)`.
+/// The parent writes call records on its end and can pass descriptors with them.
+fn socketpair() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    assert!(
+        rc == 0,
+        "sysvipc-host: socketpair failed: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
 /// The `[start, end)` of a `/proc/self/maps` line that maps a System V segment: its path is
 /// the segment's shmem file, `/SYSV` and the key in 8 hex digits, unlinked (`newseg()` in
 /// `ipc/shm.c`).
@@ -346,13 +368,58 @@ fn child_main(steps: &[ChildStep], slots: &SharedSlots, done: RawFd, go: RawFd) 
     while unsafe { libc::write(done, ptr::from_ref(&byte).cast(), 1) } < 0
         && last_errno() == Errno::EINTR
     {}
+    serve(done, go)
+}
+
+/// The loop of a live child: runs each call record read from `go` and answers on `done`,
+/// until end-of-file on `go`; then exits. A fork record makes a grandchild that serves the
+/// two descriptors passed with it. Async-signal-safe only, as `child_main`.
+fn serve(mut done: RawFd, mut go: RawFd) -> ! {
+    // Children of this child (forks from a forked process) are reaped by the kernel.
+    // SAFETY: signal(2) with SIG_IGN takes no handler code; this process has one thread.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
     let base = BaseCreds::current();
     let mut record = [0u64; RECORD_WORDS];
-    // Calls sent by `HostProcess::call`, until end-of-file.
-    while read_exact(go, words_as_bytes_mut(&mut record)) {
-        let (state, value) = match base {
-            Some(base) => run_record(&base, &record),
-            None => (RAN_HARNESS, 0),
+    loop {
+        let mut passed = [-1 as RawFd; 2];
+        if !recv_record(go, &mut record, &mut passed) {
+            break;
+        }
+        let (state, value) = if record[0] == FORK_RECORD {
+            match passed {
+                [new_done, new_go] if new_done >= 0 && new_go >= 0 => {
+                    // SAFETY: clone(2) with only SIGCHLD is fork(2) without glibc's handlers
+                    // (whose locks another thread of the original process may have held); it
+                    // takes no pointers here.
+                    let pid = unsafe {
+                        libc::syscall(libc::SYS_clone, libc::SIGCHLD as c_long, 0, 0, 0, 0)
+                    };
+                    if pid == 0 {
+                        // The grandchild: it serves the new channel only.
+                        close_other_fds([new_done, new_go]);
+                        done = new_done;
+                        go = new_go;
+                        let byte = 1u8;
+                        write_all(done, std::slice::from_ref(&byte));
+                        continue;
+                    }
+                    close_fd(new_done);
+                    close_fd(new_go);
+                    match check(pid) {
+                        Ok(pid) => (RAN_OK, pid),
+                        Err(e) => (RAN_ERR, i64::from(e.raw())),
+                    }
+                }
+                _ => (RAN_HARNESS, 0),
+            }
+        } else {
+            for fd in passed {
+                close_fd(fd);
+            }
+            match base {
+                Some(base) => run_record(&base, &record),
+                None => (RAN_HARNESS, 0),
+            }
         };
         let reply = [state as u64, value as u64];
         write_all(done, words_as_bytes(&reply));
@@ -372,6 +439,97 @@ pub const MAX_GROUPS: usize = 16;
 const KEEP_CAPS: u64 = u64::MAX;
 /// A reply's state: the credentials could not be switched (a harness failure).
 const RAN_HARNESS: i64 = 3;
+/// In a record's first word: fork a grandchild that serves the two descriptors passed with
+/// the record (the write end of its answers, its end of the call socket).
+const FORK_RECORD: u64 = u64::MAX;
+
+fn close_fd(fd: RawFd) {
+    if fd >= 0 {
+        // SAFETY: close takes no pointers; `fd` was received for this process and is not
+        // used afterwards.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Reads one record from socket `go`, and up to two descriptors passed with it into
+/// `passed`; `false` at end-of-file or on an error. Allocates nothing.
+fn recv_record(go: RawFd, record: &mut [u64; RECORD_WORDS], passed: &mut [RawFd; 2]) -> bool {
+    let bytes = words_as_bytes_mut(record);
+    // Room for one SCM_RIGHTS message of two ints, aligned for cmsghdr.
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_mut_ptr().cast(),
+        iov_len: bytes.len(),
+    };
+    // SAFETY: an all-zero msghdr is valid; the fields set below point at live buffers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    let n = loop {
+        // SAFETY: `msg` describes `bytes` and `control`, both alive and writable.
+        let n = unsafe { libc::recvmsg(go, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n < 0 && last_errno() == Errno::EINTR {
+            continue;
+        }
+        break n;
+    };
+    if n <= 0 {
+        return false;
+    }
+    // SAFETY: the kernel filled `control` with `msg_controllen` bytes of cmsghdrs; the CMSG
+    // macros stay inside it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c).cast::<RawFd>();
+                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
+                for (i, slot) in passed.iter_mut().enumerate().take(count) {
+                    *slot = data.add(i).read_unaligned();
+                }
+                // Any more than two are closed at once.
+                for i in 2..count {
+                    close_fd(data.add(i).read_unaligned());
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    let got = usize::try_from(n).unwrap_or(0);
+    got == bytes.len() || read_exact(go, &mut bytes[got..])
+}
+
+/// Sends `bytes` on socket `fd` with the descriptors `fds` attached (SCM_RIGHTS).
+fn send_with_fds(fd: RawFd, bytes: &[u8], fds: [RawFd; 2]) -> bool {
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: an all-zero msghdr is valid; the fields set below point at live buffers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a size computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(8) } as _;
+    // SAFETY: `control` has room for one cmsghdr with two ints (CMSG_SPACE(8) <= 64 bytes).
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(8) as _;
+        let data = libc::CMSG_DATA(c).cast::<RawFd>();
+        data.write_unaligned(fds[0]);
+        data.add(1).write_unaligned(fds[1]);
+    }
+    // SAFETY: `msg` describes `bytes` and `control`, both alive.
+    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+    let sent = usize::try_from(n).unwrap_or(0);
+    n > 0 && (sent == bytes.len() || write_all(fd, &bytes[sent..]))
+}
 
 /// The credentials the child was forked with, read once (raw syscalls, no allocation), to
 /// which it returns after each call.
@@ -623,7 +781,7 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
     }
     let slots = SharedSlots::new(steps.len());
     let (done_rd, done_wr) = pipe();
-    let (go_rd, go_wr) = pipe();
+    let (go_rd, go_wr) = socketpair();
     let pid = {
         let _exclusive = FORK_LOCK.write().unwrap_or_else(PoisonError::into_inner);
         let foreign: Vec<usize> = attached()
@@ -664,6 +822,7 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         results: Vec::new(),
         go: Some(go_wr),
         done: None,
+        pidfd: None,
     };
     match wait_ready(&done_rd, timeout) {
         Ready::Done => {
@@ -709,6 +868,9 @@ pub struct HostProcess {
     go: Option<OwnedFd>,
     /// The read end of the pipe the child answers on.
     done: Option<OwnedFd>,
+    /// For a process forked by a child (not this process's child, so its pid may be reused
+    /// once it is gone): a pidfd that signals it and nobody else.
+    pidfd: Option<OwnedFd>,
 }
 
 /// A raw system call for a live child ([`HostProcess::call`]) and the credentials to make it
@@ -761,7 +923,7 @@ impl HostProcess {
                 "at most {MAX_GROUPS} groups in a child's call"
             )));
         }
-        let (Some(go), Some(done)) = (&self.go, &self.done) else {
+        let (Some(go), Some(_)) = (&self.go, &self.done) else {
             return Err(fail(format!("the child {} was told to exit", self.pid)));
         };
         let mut record = [0u64; RECORD_WORDS];
@@ -778,11 +940,29 @@ impl HostProcess {
         if !write_all(go.as_raw_fd(), words_as_bytes(&record)) {
             return Err(fail(format!("the child {} is gone", self.pid)));
         }
+        match self.reply(call.interrupt_if_asleep)? {
+            (RAN_OK, v) => Ok(Ok(v)),
+            (RAN_ERR, e) => Ok(Err(Errno::from_raw(e as i32))),
+            (_, e) => Err(fail(format!(
+                "the child {} could not switch its credentials (errno {e})",
+                self.pid
+            ))),
+        }
+    }
+
+    /// Waits for the child's answer to a record: `(state, value)`. If `interrupt`, a call
+    /// found asleep in an IPC wait is sent the interrupt signal (once).
+    fn reply(&mut self, interrupt: bool) -> Result<(i64, i64), crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        let Some(done) = &self.done else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let done = done.as_raw_fd();
         let deadline = Instant::now() + CHILD_TIMEOUT;
         let mut interrupted = false;
         loop {
             let mut pfd = libc::pollfd {
-                fd: done.as_raw_fd(),
+                fd: done,
                 events: libc::POLLIN,
                 revents: 0,
             };
@@ -798,27 +978,82 @@ impl HostProcess {
                     self.pid
                 )));
             }
-            if call.interrupt_if_asleep
-                && !interrupted
-                && crate::thread::process_asleep_in_ipc(self.pid)
-            {
-                // SAFETY: kill takes no pointers; `pid` is our unreaped child.
-                unsafe { libc::kill(self.pid, sys::interrupt_signal()) };
+            if interrupt && !interrupted && crate::thread::process_asleep_in_ipc(self.pid) {
+                self.signal(sys::interrupt_signal());
                 interrupted = true;
             }
         }
         let mut reply = [0u64; 2];
-        if !read_exact(done.as_raw_fd(), words_as_bytes_mut(&mut reply)) {
+        if !read_exact(done, words_as_bytes_mut(&mut reply)) {
             self.kill();
             return Err(fail(format!("the child {} died in its call", self.pid)));
         }
-        match reply[0] as i64 {
-            RAN_OK => Ok(Ok(reply[1] as i64)),
-            RAN_ERR => Ok(Err(Errno::from_raw(reply[1] as i32))),
-            _ => Err(fail(format!(
-                "the child {} could not switch its credentials (errno {})",
-                self.pid, reply[1] as i64
-            ))),
+        Ok((reply[0] as i64, reply[1] as i64))
+    }
+
+    /// Forks the child itself (fork(2) in the child): the new process has a copy of the
+    /// child's attachments (each counted as an attach by the child) and no undo list, and
+    /// makes the calls sent to it, as the child does. It is not this process's child: when
+    /// its handle tells it to exit, the kernel reaps it (its parent ignores SIGCHLD), and if
+    /// its parent exits first it lives on, reparented.
+    pub fn fork(&mut self) -> Result<HostProcess, crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        let Some(go) = &self.go else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let (done_rd, done_wr) = pipe();
+        let (go_theirs, go_ours) = socketpair();
+        let mut record = [0u64; RECORD_WORDS];
+        record[0] = FORK_RECORD;
+        let sent = send_with_fds(
+            go.as_raw_fd(),
+            words_as_bytes(&record),
+            [done_wr.as_raw_fd(), go_theirs.as_raw_fd()],
+        );
+        drop((done_wr, go_theirs));
+        if !sent {
+            return Err(fail(format!("the child {} is gone", self.pid)));
+        }
+        let pid = match self.reply(false)? {
+            (RAN_OK, pid) => pid as i32,
+            (_, e) => {
+                return Err(fail(format!(
+                    "the child {} could not fork (errno {e})",
+                    self.pid
+                )));
+            }
+        };
+        // It cannot exit before `go_ours` is closed: its pid is still its own here.
+        // SAFETY: pidfd_open takes no pointers.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, c_long::from(pid), 0 as c_long) };
+        let Ok(fd) = check(fd) else {
+            drop(go_ours);
+            return Err(fail(format!(
+                "pidfd_open of process {pid} failed (Linux 5.3 or later is needed); it exits \
+                 as its call socket is closed"
+            )));
+        };
+        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
+        let pidfd = Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        let mut process = HostProcess {
+            pid,
+            results: Vec::new(),
+            go: Some(go_ours),
+            done: None,
+            pidfd,
+        };
+        match wait_ready(&done_rd, CHILD_TIMEOUT) {
+            Ready::Done => {
+                process.done = Some(done_rd);
+                Ok(process)
+            }
+            _ => {
+                process.kill();
+                Err(fail(format!(
+                    "the process {pid} forked by {} did not start",
+                    self.pid
+                )))
+            }
         }
     }
 
@@ -837,6 +1072,15 @@ impl HostProcess {
             return Ok(());
         };
         drop(go);
+        if let Some(fd) = &self.pidfd {
+            // Not our child: the kernel reaps it; its pid may already be another's.
+            return if wait_pidfd(fd, CHILD_TIMEOUT) {
+                Ok(())
+            } else {
+                self.kill();
+                Err(self.pid)
+            };
+        }
         if wait_exited(self.pid, CHILD_TIMEOUT) {
             reap(self.pid);
             Ok(())
@@ -846,13 +1090,38 @@ impl HostProcess {
         }
     }
 
-    /// Kills the child with SIGKILL and reaps it; returns the wait status.
+    /// Sends `sig` to the process: through its pidfd if it has one, else by pid (our
+    /// unreaped child, so the id cannot have been reused).
+    fn signal(&self, sig: libc::c_int) {
+        match &self.pidfd {
+            // SAFETY: pidfd_send_signal with a null siginfo takes no other pointer.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    c_long::from(fd.as_raw_fd()),
+                    c_long::from(sig),
+                    0 as c_long,
+                    0 as c_long,
+                );
+            },
+            // SAFETY: kill takes no pointers; see above.
+            None => unsafe {
+                libc::kill(self.pid, sig);
+            },
+        }
+    }
+
+    /// Kills the child with SIGKILL and reaps it; returns the wait status (0 for a process
+    /// forked by a child: the kernel reaps it).
     fn kill(&mut self) -> i32 {
         self.go = None;
         self.done = None;
-        // SAFETY: `pid` is our unreaped child, so the id cannot have been reused.
-        unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        reap(self.pid)
+        self.signal(libc::SIGKILL);
+        if self.pidfd.is_some() {
+            0
+        } else {
+            reap(self.pid)
+        }
     }
 }
 
@@ -877,6 +1146,12 @@ fn wait_exited(pid: i32, timeout: Duration) -> bool {
     };
     // SAFETY: pidfd_open returned a new descriptor (an int) that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    wait_pidfd(&fd, timeout)
+}
+
+/// Waits until the process of pidfd `fd` has exited, for at most `timeout`; `false` on
+/// timeout.
+fn wait_pidfd(fd: &OwnedFd, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

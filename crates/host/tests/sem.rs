@@ -348,3 +348,38 @@ fn a_live_childs_call_that_sleeps_is_interrupted_with_eintr() {
     assert_eq!(ns.semctl_val(&root, id, 0, GETNCNT), Ok(0));
     child.exit();
 }
+
+#[test]
+fn a_process_forked_by_a_child_has_its_own_undo_list_and_outlives_its_parent() {
+    let Some(ns) =
+        namespace("a_process_forked_by_a_child_has_its_own_undo_list_and_outlives_its_parent")
+    else {
+        return;
+    };
+    let root = HostCaller::root();
+    let id = ns.semget(&root, IPC_PRIVATE, 1, 0o600).unwrap();
+    let sops = Box::new(op(0, 1, SEM_UNDO | IPC_NOWAIT));
+    let mut child = ns.fork(&root, &[]);
+    let semop = sysvipc_host::ChildCall {
+        nr: libc::SYS_semop,
+        args: [id as u64, &*sops as *const Sembuf as u64, 1, 0, 0, 0],
+        caller: root.clone(),
+        interrupt_if_asleep: false,
+    };
+    // SAFETY: semop only reads the sembuf, copied into the child at the fork.
+    assert_eq!(unsafe { child.call(&semop) }.unwrap(), Ok(0));
+    let mut grandchild = child.fork().unwrap();
+    assert_ne!(grandchild.pid(), child.pid());
+    // SAFETY: as above; the grandchild has the child's copy.
+    assert_eq!(unsafe { grandchild.call(&semop) }.unwrap(), Ok(0));
+    assert_eq!(ns.semctl_val(&root, id, 0, GETVAL), Ok(2));
+    child.exit();
+    // Only the child's +1 is undone; the grandchild lives on.
+    assert_eq!(ns.semctl_val(&root, id, 0, GETVAL), Ok(1));
+    // SAFETY: as above.
+    assert_eq!(unsafe { grandchild.call(&semop) }.unwrap(), Ok(0));
+    let pid = grandchild.pid();
+    grandchild.exit();
+    assert_eq!(ns.semctl_val(&root, id, 0, GETVAL), Ok(0));
+    assert_eq!(ns.semctl_val(&root, id, 0, GETPID), Ok(pid));
+}
