@@ -14,7 +14,17 @@
 //! kernel refuses them (inside a live attachment, without `SHM_REMAP`; page 0, which no
 //! scenario caller may map without CAP_SYS_RAWIO), and `shmdt` only of this scenario's own
 //! attachments or of addresses where none can start (it would detach another user's). `put` and `show`
-//! touch only buffers and live attachments (writable ones for `put`).
+//! touch only buffers and live attachments (readable, writable ones for `put`), of this
+//! process only. `mprotect` and `munmap` run only over ranges wholly covered by the
+//! scenario's attachments (or unaligned, which the kernel refuses); the record of attachments
+//! follows their splits, so `put` and `show` never touch a page they unmapped or protected.
+//!
+//! Forked processes (`fork NAME`) are children of the namespace thread
+//! ([`HostNamespace::fork`], and [`HostProcess::fork`] for `fork NAME from PARENT`) that make
+//! the calls they are sent. A call there can change only that child's address space, except
+//! through the mappings it shares with this process: the buffers are `MAP_SHARED` (so what a
+//! child copies out is seen here), and the pointer checks above apply to its calls with its
+//! own attachments.
 
 use std::collections::HashMap;
 use std::time::Duration;

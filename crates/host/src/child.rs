@@ -6,7 +6,10 @@
 //! child, and locks other threads held (the allocator's, stdio's…) may never be released, so
 //! the child may only do what is async-signal-safe (signal-safety(7)). The child here runs
 //! nothing but raw syscalls on memory prepared before the fork (the steps, a shared result
-//! page, two pipes), allocates nothing, cannot panic, and leaves with `_exit(2)`.
+//! page, a pipe and a socket) or on its stack (the call records [`HostProcess::call`] sends it
+//! later, and the descriptors a [`HostProcess::fork`] record passes), allocates nothing,
+//! cannot panic, and leaves with `_exit(2)`. A process it forks (raw clone(2), not glibc's
+//! fork, whose atfork handlers take locks) runs the same loop.
 //!
 //! Isolation: fork(2) copies every shared mapping of the process, System V attachments
 //! included, and each copy counts (`shm_open()`: `shm_nattch`+1, `shm_atim`, `shm_lprid`; at
