@@ -20,7 +20,7 @@ use crate::scenario::{CallerSpec, Sys};
 /// The process id of the scenario's process on the emulation.
 pub const EMU_PID: i32 = 4242;
 /// The first forked process's id (spawned calls' thread ids follow [`EMU_PID`]).
-const FIRST_CHILD_PID: i32 = 5000;
+const FIRST_CHILD_PID: i32 = 100_000;
 /// Where the emulation's wall clock starts (it advances one second before every call).
 pub const T0: i64 = 1_700_000_000;
 /// Where buffers are mapped, one every [`BUFFER_STRIDE`] bytes.

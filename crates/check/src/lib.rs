@@ -52,8 +52,8 @@
 //!   Linux only);
 //! - [`Differ`] runs both side by side and reports each divergence with its line (see
 //!   [`diff`](mod@diff) for what is compared and how times, pids and addresses are normalised);
-//! - [`random::generate`] writes a seeded random scenario (non-blocking calls, and spawned
-//!   calls that sleep until later lines wake them);
+//! - [`random::generate`] writes a seeded random scenario (non-blocking calls, spawned calls
+//!   that sleep until later lines wake them, forked processes that make calls and exit);
 //! - [`trace::render`] prints a line strace-style; [`ipcs::ipcs`] lists a namespace's objects
 //!   like util-linux `ipcs`.
 //!
