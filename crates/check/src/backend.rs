@@ -143,7 +143,8 @@ pub fn pointer_args(sys: Sys, args: &[u64; 6]) -> Vec<(usize, u64)> {
         | Sys::ShmAt
         | Sys::ShmDt
         | Sys::Mprotect
-        | Sys::Munmap => Vec::new(),
+        | Sys::Munmap
+        | Sys::Unshare => Vec::new(),
     }
 }
 

@@ -379,6 +379,16 @@ impl Backend for Emulation {
                     None => Err(Errno::ENOMEM),
                 }
             }
+            // exec lets through CLONE_SYSVSEM in a forked process only.
+            Sys::Unshare => match process.and_then(|name| self.processes.get_mut(name)) {
+                Some(p) => {
+                    drop(caller);
+                    // The old list is applied if the process was its last holder.
+                    p.undo = SemUndo::new(p.pid);
+                    Ok(0)
+                }
+                None => Err(Errno::EINVAL),
+            },
             Sys::Munmap => match usize::try_from(args[0])
                 .ok()
                 .zip(usize::try_from(args[1]).ok())

@@ -10,6 +10,9 @@ use crate::backend::{Backend, RunError, SysResult};
 use crate::observe::{Decoded, StructKind, decode};
 use crate::scenario::{Arg, Base, CallLine, Expect, Line, Stmt, Sys};
 
+/// unshare(2)'s flag for a new SEM_UNDO list.
+const CLONE_SYSVSEM: u64 = 0x0004_0000;
+
 /// What a name is bound to on one backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Bound {
@@ -317,6 +320,12 @@ impl<B: Backend> Session<B> {
         let mut args = [0u64; 6];
         for (slot, arg) in args.iter_mut().zip(&call.args) {
             *slot = self.resolve(arg);
+        }
+        if call.sys == Sys::Unshare && (call.process.is_none() || args[0] != CLONE_SYSVSEM) {
+            step.outcome = Outcome::Refused(RunError::Unsupported(
+                "unshare takes CLONE_SYSVSEM alone, in a forked process (`p2: unshare(…)`)".into(),
+            ));
+            return step;
         }
         let sys = call.sys;
         let may_block = self.may_block(sys, &args);

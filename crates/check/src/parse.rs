@@ -521,7 +521,15 @@ impl Parser {
                 c.done()?;
                 Stmt::Join { name, expect }
             }
-            _ => Stmt::Call(self.call(&mut c)?),
+            _ => {
+                let call = self.call(&mut c)?;
+                if call.sys == Sys::Unshare && call.process.is_none() {
+                    return Err(
+                        c.error("unshare runs in a forked process (`p2: unshare(CLONE_SYSVSEM)`)")
+                    );
+                }
+                Stmt::Call(call)
+            }
         };
         Ok(Some(Line {
             number,
@@ -1109,6 +1117,8 @@ mod tests {
         );
         let e = p.line(10, "fork p2").unwrap_err();
         assert!(e.message.contains("already declared"), "{e}");
+        let e = p.line(11, "unshare(CLONE_SYSVSEM)").unwrap_err();
+        assert!(e.message.contains("in a forked process"), "{e}");
         let e = p.line(11, "expire p2").unwrap_err();
         assert!(e.message.contains("not a spawned call"), "{e}");
     }

@@ -33,6 +33,9 @@ pub enum Sys {
     Mprotect,
     /// `munmap(addr, len)`, on shm attachments only (splits or closes them).
     Munmap,
+    /// `unshare(flags)`, `CLONE_SYSVSEM` only, in a forked process: a new, empty undo list
+    /// (the old one applied if the process was its last holder).
+    Unshare,
 }
 
 impl Sys {
@@ -52,9 +55,9 @@ impl Sys {
         Sys::ShmCtl,
     ];
 
-    /// The two memory calls a scenario may make on attachments (not System V calls: the
-    /// random generator and the call counts leave them out).
-    pub const MEMORY: [Sys; 2] = [Sys::Mprotect, Sys::Munmap];
+    /// The other calls a scenario may make (not System V calls: the random generator and the
+    /// call counts leave them out): the memory calls on attachments, and `unshare`.
+    pub const OTHER: [Sys; 3] = [Sys::Mprotect, Sys::Munmap, Sys::Unshare];
 
     /// The call's name, as written in a scenario.
     pub fn name(self) -> &'static str {
@@ -73,6 +76,7 @@ impl Sys {
             Sys::ShmCtl => "shmctl",
             Sys::Mprotect => "mprotect",
             Sys::Munmap => "munmap",
+            Sys::Unshare => "unshare",
         }
     }
 
@@ -80,7 +84,7 @@ impl Sys {
     pub fn from_name(name: &str) -> Option<Sys> {
         Sys::ALL
             .into_iter()
-            .chain(Sys::MEMORY)
+            .chain(Sys::OTHER)
             .find(|s| s.name() == name)
     }
 
@@ -88,7 +92,7 @@ impl Sys {
     /// optional).
     pub fn arity(self) -> (usize, usize) {
         match self {
-            Sys::ShmDt => (1, 1),
+            Sys::ShmDt | Sys::Unshare => (1, 1),
             Sys::MsgGet | Sys::Munmap => (2, 2),
             Sys::MsgCtl
             | Sys::SemGet
@@ -121,6 +125,7 @@ impl Sys {
             Sys::ShmCtl => nr::SHMCTL,
             Sys::Mprotect => i64::from(MPROTECT),
             Sys::Munmap => i64::from(MUNMAP),
+            Sys::Unshare => i64::from(UNSHARE),
         }
     }
 }
@@ -131,6 +136,11 @@ const MPROTECT: i32 = 10;
 /// The munmap(2) syscall number on the compile target.
 #[cfg(target_arch = "x86_64")]
 const MUNMAP: i32 = 11;
+/// The unshare(2) syscall number on the compile target.
+#[cfg(target_arch = "x86_64")]
+const UNSHARE: i32 = 272;
+#[cfg(not(target_arch = "x86_64"))]
+const UNSHARE: i32 = 97;
 #[cfg(not(target_arch = "x86_64"))]
 const MPROTECT: i32 = 226;
 #[cfg(not(target_arch = "x86_64"))]

@@ -61,6 +61,7 @@ pub const CONSTANTS: &[(&str, i64)] = &[
     ("PROT_READ", 1),
     ("PROT_WRITE", 2),
     ("PROT_EXEC", 4),
+    ("CLONE_SYSVSEM", 0x0004_0000),
 ];
 
 /// The value of constant `name`.
