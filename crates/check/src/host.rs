@@ -146,6 +146,8 @@ pub struct Host {
     attached: Vec<Attached>,
     /// Spawned calls: thread id, and the thread until joined.
     tasks: HashMap<String, (i32, Option<HostJoin<SysResult>>)>,
+    /// Spawned semtimedop calls with a timeout (what `expire` may wait for).
+    timed: Vec<String>,
     /// Joined calls' thread ids (still named in `msg_lrpid`).
     joined: HashMap<i32, String>,
     /// Forked processes that have not exited.
@@ -200,6 +202,7 @@ impl Host {
             bad,
             attached: Vec::new(),
             tasks: HashMap::new(),
+            timed: Vec::new(),
             joined: HashMap::new(),
             processes: HashMap::new(),
             pids: HashMap::new(),
@@ -691,6 +694,11 @@ impl Backend for Host {
         let Some(join) = join else {
             return Ok(());
         };
+        if !join.is_finished() && !self.timed.iter().any(|t| t == task) {
+            return Err(RunError::Unsupported(format!(
+                "`{task}` is not a semtimedop with a timeout"
+            )));
+        }
         // Real time: the timeout runs out on its own.
         let deadline = std::time::Instant::now() + BLOCK_TIMEOUT;
         while !join.is_finished() {
@@ -721,6 +729,9 @@ impl Backend for Host {
         self.check_pointers(None, sys, &args)?;
         let nr = sys.number();
         let join = self.ns.spawn(&who, move |_| raw(nr, args));
+        if sys == Sys::SemTimedOp && args[3] != 0 {
+            self.timed.push(task.to_owned());
+        }
         self.tasks.insert(task.to_owned(), (join.tid(), Some(join)));
         self.settle()
     }
@@ -811,9 +822,8 @@ impl Drop for Host {
     /// Ends the forked processes, then detaches what the scenario left attached (the
     /// mappings are this process's), before the namespace and the buffers go.
     fn drop(&mut self) {
-        for (_, child) in self.processes.drain() {
-            child.exit();
-        }
+        // A HostProcess's drop makes it exit (killing it if it does not), never panics.
+        self.processes.clear();
         let root = HostCaller::root();
         let mut origins: Vec<u64> = self.attachments(None).map(|a| a.origin).collect();
         origins.sort_unstable();
