@@ -47,6 +47,24 @@ pub trait Backend {
     /// nothing written then).
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno>;
 
+    /// Reads `len` bytes at `addr` in forked process `process` (`EFAULT` where no readable
+    /// attachment of it is: only attachments are read there).
+    fn read_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        len: usize,
+    ) -> Result<Result<Vec<u8>, Errno>, RunError>;
+
+    /// Writes `data` at `addr` in forked process `process` (`EFAULT`, nothing written, where
+    /// no writable attachment of it is).
+    fn write_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        data: &[u8],
+    ) -> Result<Result<(), Errno>, RunError>;
+
     /// The shm attachment covering `addr`: its start and length.
     fn attachment_at(&self, addr: u64) -> Option<(u64, u64)>;
 

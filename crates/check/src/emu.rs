@@ -254,17 +254,26 @@ impl Emulation {
     }
 
     fn task_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        Self::read_through(&self.attach, &self.memory, addr, buf)
+    }
+
+    /// Reads through `attach` where it covers the address, plain memory elsewhere.
+    fn read_through(
+        attach: &AttachTable,
+        memory: &HeapUserMemory,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Errno> {
         let mut pieces = Vec::new();
         let mut at = addr;
         let end = addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
         // Through the attach table where it covers the address, plain memory elsewhere.
         while at < end {
-            let hit = usize::try_from(at).ok().and_then(|a| self.attach.find(a));
+            let hit = usize::try_from(at).ok().and_then(|a| attach.find(a));
             let (attached, until) = match hit {
                 Some(m) => (true, (m.end() as u64).min(end)),
                 None => {
-                    let next = self
-                        .attach
+                    let next = attach
                         .mappings()
                         .map(|m| m.start() as u64)
                         .find(|s| *s > at)
@@ -279,10 +288,42 @@ impl Emulation {
             let range = (from - addr) as usize..(to - addr) as usize;
             let part = buf.get_mut(range).ok_or(Errno::EFAULT)?;
             if attached {
-                self.attach.read(from as usize, part)?;
+                attach.read(from as usize, part)?;
             } else {
-                self.memory.read(from, part)?;
+                memory.read(from, part)?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl Emulation {
+    /// `Ok` if the attachments of `attach` that `addr..addr + len` meets are all writable
+    /// (a `put` writes all or nothing, as on the host).
+    fn writable(attach: &AttachTable, addr: u64, len: usize) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let meets = |m: &sysvipc::Mapping| (m.start() as u64) < end && (m.end() as u64) > addr;
+        if attach
+            .mappings()
+            .filter(|m| meets(m))
+            .all(|m| m.protection().contains(Protection::WRITE))
+        {
+            Ok(())
+        } else {
+            Err(Errno::EFAULT)
+        }
+    }
+
+    /// `Ok` if `addr..addr + len` lies in mappings of `attach` (`EFAULT` otherwise).
+    fn covered(attach: &AttachTable, addr: u64, len: usize) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut at = addr;
+        while at < end {
+            let m = usize::try_from(at)
+                .ok()
+                .and_then(|a| attach.find(a))
+                .ok_or(Errno::EFAULT)?;
+            at = m.end() as u64;
         }
         Ok(())
     }
@@ -326,9 +367,48 @@ impl Backend for Emulation {
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         // Check the whole range first, so that a failed write writes nothing.
         self.read(addr, data.len())?;
+        Self::writable(&self.attach, addr, data.len())?;
         let root = self.base.clone();
         let task = Task::new(&root, &*self.memory, &mut self.attach);
         task.write(addr, data)
+    }
+
+    fn read_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        len: usize,
+    ) -> Result<Result<Vec<u8>, Errno>, RunError> {
+        let p = self
+            .processes
+            .get(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        let mut buf = vec![0; len];
+        // Only attachments: the host reads nothing else of a forked process.
+        let whole = Self::covered(&p.attach, addr, len);
+        Ok(whole
+            .and_then(|()| Self::read_through(&p.attach, &self.memory, addr, &mut buf))
+            .map(|()| buf))
+    }
+
+    fn write_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        data: &[u8],
+    ) -> Result<Result<(), Errno>, RunError> {
+        let p = self
+            .processes
+            .get_mut(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        if let Err(e) = Self::covered(&p.attach, addr, data.len())
+            .and_then(|()| Self::writable(&p.attach, addr, data.len()))
+        {
+            return Ok(Err(e));
+        }
+        let root = self.base.clone();
+        let task = Task::new(&root, &*self.memory, &mut p.attach);
+        Ok(task.write(addr, data))
     }
 
     fn attachment_at(&self, addr: u64) -> Option<(u64, u64)> {

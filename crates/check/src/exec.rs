@@ -147,7 +147,8 @@ impl<B: Backend> Session<B> {
         }
     }
 
-    /// The forked process whose attachment `target` names, if it is not the scenario's own.
+    /// The forked process whose live attachment `target` names, if it is not the scenario's
+    /// own.
     fn foreign_attachment(&self, target: &Arg) -> Option<&str> {
         match target {
             Arg::Ref {
@@ -155,7 +156,9 @@ impl<B: Backend> Session<B> {
                 ..
             } => match self.bound.get(n) {
                 Some(Bound::Attach {
-                    process: Some(p), ..
+                    process: Some(p),
+                    live: true,
+                    ..
                 }) => Some(p),
                 _ => None,
             },
@@ -202,14 +205,36 @@ impl<B: Backend> Session<B> {
                 }
                 Err(e) => Outcome::Refused(e),
             },
-            Stmt::Put { target, .. } | Stmt::Show { target, .. }
-                if self.foreign_attachment(target).is_some() =>
-            {
-                Outcome::Refused(RunError::Unsupported(format!(
-                    "`put` and `show` reach attachments of the scenario's own process only, \
-                     not of process `{}`",
-                    self.foreign_attachment(target).unwrap_or_default()
-                )))
+            Stmt::Put { target, items } if self.foreign_attachment(target).is_some() => {
+                let process = self
+                    .foreign_attachment(target)
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut at = self.resolve(target);
+                let mut result = Ok(Ok(()));
+                for item in items {
+                    let bytes = item.bytes();
+                    result = self.backend.write_in(&process, at, &bytes);
+                    if !matches!(result, Ok(Ok(()))) {
+                        break;
+                    }
+                    at = at.wrapping_add(bytes.len() as u64);
+                }
+                match result {
+                    Ok(r) => Outcome::Put(r),
+                    Err(e) => Outcome::Refused(e),
+                }
+            }
+            Stmt::Show { target, len } if self.foreign_attachment(target).is_some() => {
+                let process = self
+                    .foreign_attachment(target)
+                    .unwrap_or_default()
+                    .to_owned();
+                let at = self.resolve(target);
+                match self.backend.read_in(&process, at, *len) {
+                    Ok(r) => Outcome::Show(r),
+                    Err(e) => Outcome::Refused(e),
+                }
             }
             Stmt::Fork { name, from } => {
                 let (name, from) = (name.clone(), from.clone());

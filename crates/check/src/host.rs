@@ -14,8 +14,10 @@
 //! kernel refuses them (inside a live attachment, without `SHM_REMAP`; page 0, which no
 //! scenario caller may map without CAP_SYS_RAWIO), and `shmdt` only of this scenario's own
 //! attachments or of addresses where none can start (it would detach another user's). `put` and `show`
-//! touch only buffers and live attachments (readable, writable ones for `put`), of this
-//! process only. `mprotect` and `munmap` run only over ranges wholly covered by the
+//! touch only buffers and live attachments (readable, writable ones for `put`); a forked
+//! process's attachments are read and written by that child itself, through a page it
+//! shares with this process ([`HostProcess::read`], [`HostProcess::write`]), after the same
+//! checks against the record of its attachments. `mprotect` and `munmap` run only over ranges wholly covered by the
 //! scenario's attachments (or unaligned, which the kernel refuses); the record of attachments
 //! follows their splits, so `put` and `show` never touch a page they unmapped or protected.
 //!
@@ -364,13 +366,26 @@ impl Host {
         self.buffers
             .iter()
             .any(|b| addr >= b.addr && end <= b.addr + b.len)
-            || self.attachments(None).any(|a| {
-                addr >= a.start
-                    && end <= a.start + a.len
-                    && a.readable
-                    && (a.writable || !write)
-                    && !a.huge
-            })
+            || self.attached_range(None, addr, end, write)
+    }
+
+    /// Whether `addr..end` lies in touching attachment fragments of `process`, each readable
+    /// (and writable for a write), none backed by huge pages.
+    fn attached_range(&self, process: Option<&str>, addr: u64, end: u64, write: bool) -> bool {
+        let mut at = addr;
+        while at < end {
+            let Some(a) = self
+                .attachments(process)
+                .find(|a| (a.start..a.start + a.len).contains(&at))
+            else {
+                return false;
+            };
+            if !a.readable || (write && !a.writable) || a.huge {
+                return false;
+            }
+            at = a.start + a.len;
+        }
+        true
     }
 
     fn track_attach(&mut self, process: Option<&str>, id: u64, flags: i32, start: u64) {
@@ -581,6 +596,47 @@ impl Backend for Host {
             std::ptr::copy_nonoverlapping(data.as_ptr(), addr as usize as *mut u8, data.len());
         }
         Ok(())
+    }
+
+    fn read_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        len: usize,
+    ) -> Result<Result<Vec<u8>, Errno>, RunError> {
+        let end = addr.checked_add(len as u64);
+        if !end.is_some_and(|end| self.attached_range(Some(process), addr, end, false)) {
+            return Ok(Err(Errno::EFAULT));
+        }
+        let child = self
+            .processes
+            .get_mut(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        // SAFETY: the range lies in readable attachments of that child (checked above).
+        let bytes = unsafe { child.read(addr as usize, len) }
+            .map_err(|e| RunError::Unsupported(format!("process `{process}`: {e}")))?;
+        Ok(Ok(bytes))
+    }
+
+    fn write_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        data: &[u8],
+    ) -> Result<Result<(), Errno>, RunError> {
+        let end = addr.checked_add(data.len() as u64);
+        if !end.is_some_and(|end| self.attached_range(Some(process), addr, end, true)) {
+            return Ok(Err(Errno::EFAULT));
+        }
+        let child = self
+            .processes
+            .get_mut(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        // SAFETY: the range lies in writable attachments of that child (checked above):
+        // segment memory, nothing the child runs on.
+        unsafe { child.write(addr as usize, data) }
+            .map_err(|e| RunError::Unsupported(format!("process `{process}`: {e}")))?;
+        Ok(Ok(()))
     }
 
     fn attachment_at(&self, addr: u64) -> Option<(u64, u64)> {

@@ -49,7 +49,10 @@ semctl(s, 0, GETNCNT) = 0
     let start = std::time::Instant::now();
     let lines = traced(text);
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
-    assert_eq!(lines[9], "join t = -1 EAGAIN (Resource temporarily unavailable)");
+    assert_eq!(
+        lines[9],
+        "join t = -1 EAGAIN (Resource temporarily unavailable)"
+    );
     assert_eq!(lines[10], "semctl(s, 0, GETNCNT) = 0");
 }
 
@@ -70,7 +73,13 @@ exit p3
 semctl(s, 0, GETVAL)
 ";
     let lines = traced(text);
-    let pid = |l: &str| l.rsplit(' ').next().unwrap_or("").parse::<i32>().unwrap_or(0);
+    let pid = |l: &str| {
+        l.rsplit(' ')
+            .next()
+            .unwrap_or("")
+            .parse::<i32>()
+            .unwrap_or(0)
+    };
     assert_ne!(pid(&lines[5]), sysvipc_check::EMU_PID);
     assert_eq!(lines[7], "semctl(s, 0, GETVAL) = 0");
     // The scenario's own +2 stays: p3 inherited no adjustment.

@@ -156,6 +156,53 @@ impl ChildStep {
     }
 }
 
+/// A `MAP_SHARED` anonymous page range made before a child is forked, through which the
+/// child copies bytes from and to its own memory ([`HostProcess::read`],
+/// [`HostProcess::write`]); shared by the processes forked from that child too.
+#[derive(Debug)]
+struct Scratch {
+    map: *mut u8,
+}
+
+/// The bytes of a [`Scratch`] (one copy moves at most this many).
+const SCRATCH_LEN: usize = 64 * 1024;
+
+// SAFETY: the mapping is plain memory owned by the `Scratch`; it is only read or written
+// through `&mut HostProcess` (one copy at a time, while the child is waiting for the reply).
+unsafe impl Send for Scratch {}
+// SAFETY: as above: `&Scratch` gives no access to the memory.
+unsafe impl Sync for Scratch {}
+
+impl Scratch {
+    fn new() -> Scratch {
+        // SAFETY: a fresh shared anonymous mapping at an address of the kernel's choosing
+        // aliases no existing memory.
+        let map = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                SCRATCH_LEN,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            map != libc::MAP_FAILED,
+            "sysvipc-host: mmap of {SCRATCH_LEN} shared bytes failed: {}",
+            std::io::Error::last_os_error()
+        );
+        Scratch { map: map.cast() }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // SAFETY: `map` is the mapping made in `new`, unmapped only here.
+        unsafe { libc::munmap(self.map.cast(), SCRATCH_LEN) };
+    }
+}
+
 /// Result slots shared with a forked child: a `MAP_SHARED` anonymous mapping with two words
 /// per step, `[state, value]` (state 0: not run, [`RAN_OK`]: value is the result,
 /// [`RAN_ERR`]: value is the errno).
@@ -388,7 +435,20 @@ fn serve(mut done: RawFd, mut go: RawFd) -> ! {
         if !recv_record(go, &mut record, &mut passed) {
             break;
         }
-        let (state, value) = if record[0] == FORK_RECORD {
+        let (state, value) = if record[0] == COPY_RECORD {
+            let (dst, src, len) = (record[1] as usize, record[2] as usize, record[3] as usize);
+            // SAFETY: the parent vouched that both ranges are mapped in this child, readable
+            // and writable as needed (`HostProcess::read` / `write`), and they do not overlap
+            // (one is the scratch, never an attachment).
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    ptr::with_exposed_provenance::<u8>(src),
+                    ptr::with_exposed_provenance_mut::<u8>(dst),
+                    len,
+                );
+            }
+            (RAN_OK, 0)
+        } else if record[0] == FORK_RECORD {
             match passed {
                 [new_done, new_go] if new_done >= 0 && new_go >= 0 => {
                     // SAFETY: clone(2) with only SIGCHLD is fork(2) without glibc's handlers
@@ -445,6 +505,9 @@ const RAN_HARNESS: i64 = 3;
 /// In a record's first word: fork a grandchild that serves the two descriptors passed with
 /// the record (the write end of its answers, its end of the call socket).
 const FORK_RECORD: u64 = u64::MAX;
+/// In a record's first word: copy `record[3]` bytes from `record[2]` to `record[1]`, within
+/// the child's memory (one side is the scratch shared with the parent).
+const COPY_RECORD: u64 = u64::MAX - 1;
 
 fn close_fd(fd: RawFd) {
     if fd >= 0 {
@@ -783,6 +846,7 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         }
     }
     let slots = SharedSlots::new(steps.len());
+    let scratch = std::sync::Arc::new(Scratch::new());
     let (done_rd, done_wr) = pipe();
     let (go_rd, go_wr) = socketpair();
     let pid = {
@@ -826,6 +890,7 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         go: Some(go_wr),
         done: None,
         pidfd: None,
+        scratch,
     };
     match wait_ready(&done_rd, timeout) {
         Ready::Done => {
@@ -874,6 +939,8 @@ pub struct HostProcess {
     /// For a process forked by a child (not this process's child, so its pid may be reused
     /// once it is gone): a pidfd that signals it and nobody else.
     pidfd: Option<OwnedFd>,
+    /// Shared with the child (and the processes forked from it) for copies.
+    scratch: std::sync::Arc<Scratch>,
 }
 
 /// A raw system call for a live child ([`HostProcess::call`]) and the credentials to make it
@@ -948,6 +1015,68 @@ impl HostProcess {
             (RAN_ERR, e) => Ok(Err(Errno::from_raw(e as i32))),
             (_, e) => Err(fail(format!(
                 "the child {} could not switch its credentials (errno {e})",
+                self.pid
+            ))),
+        }
+    }
+
+    /// Reads `len` bytes at `addr` of the child's memory.
+    ///
+    /// # Safety
+    ///
+    /// `addr..addr + len` must be mapped readable in the child (else it dies of SIGSEGV, and
+    /// this returns an error).
+    pub unsafe fn read(&mut self, addr: usize, len: usize) -> Result<Vec<u8>, crate::HostError> {
+        let mut out = Vec::with_capacity(len);
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(SCRATCH_LEN);
+            self.copy(self.scratch.map as usize, addr + done, n)?;
+            // SAFETY: the child has written `n` bytes into the scratch and waits; nothing
+            // else writes it.
+            out.extend_from_slice(unsafe { std::slice::from_raw_parts(self.scratch.map, n) });
+            done += n;
+        }
+        Ok(out)
+    }
+
+    /// Writes `data` at `addr` of the child's memory.
+    ///
+    /// # Safety
+    ///
+    /// `addr..addr + data.len()` must be mapped writable in the child, and hold nothing the
+    /// child runs on (an attachment of a segment).
+    pub unsafe fn write(&mut self, addr: usize, data: &[u8]) -> Result<(), crate::HostError> {
+        for (i, chunk) in data.chunks(SCRATCH_LEN).enumerate() {
+            // SAFETY: the scratch holds SCRATCH_LEN bytes; the child is waiting for a record.
+            unsafe { ptr::copy_nonoverlapping(chunk.as_ptr(), self.scratch.map, chunk.len()) };
+            self.copy(
+                addr + i * SCRATCH_LEN,
+                self.scratch.map as usize,
+                chunk.len(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Makes the child copy `len` bytes from `src` to `dst`, both its addresses.
+    fn copy(&mut self, dst: usize, src: usize, len: usize) -> Result<(), crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        let Some(go) = &self.go else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let mut record = [0u64; RECORD_WORDS];
+        record[0] = COPY_RECORD;
+        record[1] = dst as u64;
+        record[2] = src as u64;
+        record[3] = len as u64;
+        if !write_all(go.as_raw_fd(), words_as_bytes(&record)) {
+            return Err(fail(format!("the child {} is gone", self.pid)));
+        }
+        match self.reply(false)? {
+            (RAN_OK, _) => Ok(()),
+            (_, e) => Err(fail(format!(
+                "the child {} could not copy (errno {e})",
                 self.pid
             ))),
         }
@@ -1044,6 +1173,7 @@ impl HostProcess {
             go: Some(go_ours),
             done: None,
             pidfd,
+            scratch: std::sync::Arc::clone(&self.scratch),
         };
         match wait_ready(&done_rd, CHILD_TIMEOUT) {
             Ready::Done => {
