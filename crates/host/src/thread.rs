@@ -305,10 +305,14 @@ struct Observed {
     syscall: String,
 }
 
-/// Whether process `pid` (a single-threaded child) is asleep in msgsnd, msgrcv, semop or
-/// semtimedop, as [`HostJoin::wait_until_blocked`] tells of a thread.
+/// Whether process `pid` (a single-threaded child in the middle of a call it was sent) is
+/// asleep in msgsnd, msgrcv, semop or semtimedop, as [`HostJoin::wait_until_blocked`] tells
+/// of a thread. Where its `syscall` file cannot be read (it needs ptrace access, and the
+/// child of a process that switched credentials is not dumpable), interruptible sleep alone
+/// tells: during a call the child sleeps nowhere else.
 pub(crate) fn process_asleep_in_ipc(pid: i32) -> bool {
-    Observed::at(&format!("/proc/{pid}/task/{pid}")).blocked_in_ipc()
+    let seen = Observed::at(&format!("/proc/{pid}/task/{pid}"));
+    seen.blocked_in_ipc() || (seen.state == Some('S') && seen.syscall.starts_with('<'))
 }
 
 impl Observed {
