@@ -164,8 +164,11 @@ struct Scratch {
     map: *mut u8,
 }
 
-/// The bytes of a [`Scratch`] (one copy moves at most this many).
+/// The bytes of a [`Scratch`] a copy may use (one copy moves at most this many); the word
+/// after them is the child's "in a call" flag.
 const SCRATCH_LEN: usize = 64 * 1024;
+/// The whole mapping: the copy area and a page holding the flag.
+const SCRATCH_MAP: usize = SCRATCH_LEN + 4096;
 
 // SAFETY: the mapping is plain memory owned by the `Scratch`; it is only read or written
 // through `&mut HostProcess` (one copy at a time, while the child is waiting for the reply).
@@ -174,13 +177,19 @@ unsafe impl Send for Scratch {}
 unsafe impl Sync for Scratch {}
 
 impl Scratch {
+    /// The child's "in a call" flag: 1 from just before its syscall until just after.
+    fn in_call(&self) -> bool {
+        // SAFETY: the flag word lies in the mapping, aligned; the child writes it.
+        unsafe { self.map.add(SCRATCH_LEN).cast::<u64>().read_volatile() == 1 }
+    }
+
     fn new() -> Scratch {
         // SAFETY: a fresh shared anonymous mapping at an address of the kernel's choosing
         // aliases no existing memory.
         let map = unsafe {
             libc::mmap(
                 ptr::null_mut(),
-                SCRATCH_LEN,
+                SCRATCH_MAP,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED | libc::MAP_ANONYMOUS,
                 -1,
@@ -189,7 +198,7 @@ impl Scratch {
         };
         assert!(
             map != libc::MAP_FAILED,
-            "sysvipc-host: mmap of {SCRATCH_LEN} shared bytes failed: {}",
+            "sysvipc-host: mmap of {SCRATCH_MAP} shared bytes failed: {}",
             std::io::Error::last_os_error()
         );
         Scratch { map: map.cast() }
@@ -199,7 +208,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         // SAFETY: `map` is the mapping made in `new`, unmapped only here.
-        unsafe { libc::munmap(self.map.cast(), SCRATCH_LEN) };
+        unsafe { libc::munmap(self.map.cast(), SCRATCH_MAP) };
     }
 }
 
@@ -404,7 +413,13 @@ fn close_other_fds(keep: [RawFd; 2]) {
 /// What the forked child runs: the steps, a byte on `done`, then it waits until `go` reaches
 /// end-of-file (the parent closed its end, or died) and exits. Async-signal-safe only (see
 /// the module docs): raw syscalls on memory that existed before the fork.
-fn child_main(steps: &[ChildStep], slots: &SharedSlots, done: RawFd, go: RawFd) -> ! {
+fn child_main(
+    steps: &[ChildStep],
+    slots: &SharedSlots,
+    scratch: usize,
+    done: RawFd,
+    go: RawFd,
+) -> ! {
     // SAFETY: prctl takes no pointers here. PR_SET_PDEATHSIG: if the namespace thread (the
     // forking thread, which is alive: it waits for `done`) ends, the child is killed.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
@@ -418,13 +433,14 @@ fn child_main(steps: &[ChildStep], slots: &SharedSlots, done: RawFd, go: RawFd) 
     while unsafe { libc::write(done, ptr::from_ref(&byte).cast(), 1) } < 0
         && last_errno() == Errno::EINTR
     {}
-    serve(done, go)
+    serve(scratch, done, go)
 }
 
 /// The loop of a live child: runs each call record read from `go` and answers on `done`,
 /// until end-of-file on `go`; then exits. A fork record makes a grandchild that serves the
 /// two descriptors passed with it. Async-signal-safe only, as `child_main`.
-fn serve(mut done: RawFd, mut go: RawFd) -> ! {
+fn serve(scratch: usize, mut done: RawFd, mut go: RawFd) -> ! {
+    let in_call = ptr::with_exposed_provenance_mut::<u64>(scratch + SCRATCH_LEN);
     // Children of this child (forks from a forked process) are reaped by the kernel.
     // SAFETY: signal(2) with SIG_IGN takes no handler code; this process has one thread.
     unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
@@ -480,7 +496,15 @@ fn serve(mut done: RawFd, mut go: RawFd) -> ! {
                 close_fd(fd);
             }
             match base {
-                Some(base) => run_record(&base, &record),
+                Some(base) => {
+                    // SAFETY: the flag word of the scratch, shared with the parent, which
+                    // only reads it.
+                    unsafe { in_call.write_volatile(1) };
+                    let r = run_record(&base, &record);
+                    // SAFETY: as above.
+                    unsafe { in_call.write_volatile(0) };
+                    r
+                }
                 None => (RAN_HARNESS, 0),
             }
         };
@@ -847,6 +871,7 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
     }
     let slots = SharedSlots::new(steps.len());
     let scratch = std::sync::Arc::new(Scratch::new());
+    let scratch_addr = scratch.map as usize;
     let (done_rd, done_wr) = pipe();
     let (go_rd, go_wr) = socketpair();
     let pid = {
@@ -870,7 +895,7 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         // raw syscalls on memory that existed before the fork and never returns.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            child_main(steps, &slots, done_fd, go_fd);
+            child_main(steps, &slots, scratch_addr, done_fd, go_fd);
         }
         let fork_error = (pid < 0).then(last_errno);
         for (start, end) in hidden {
@@ -1110,7 +1135,11 @@ impl HostProcess {
                     self.pid
                 )));
             }
-            if interrupt && !interrupted && crate::thread::process_asleep_in_ipc(self.pid) {
+            if interrupt
+                && !interrupted
+                && self.scratch.in_call()
+                && crate::thread::process_asleep_in_ipc(self.pid)
+            {
                 self.signal(sys::interrupt_signal());
                 interrupted = true;
             }

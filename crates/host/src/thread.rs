@@ -309,7 +309,8 @@ struct Observed {
 /// asleep in msgsnd, msgrcv, semop or semtimedop, as [`HostJoin::wait_until_blocked`] tells
 /// of a thread. Where its `syscall` file cannot be read (it needs ptrace access, and the
 /// child of a process that switched credentials is not dumpable), interruptible sleep alone
-/// tells: during a call the child sleeps nowhere else.
+/// tells: the caller knows the child is inside the call (past reading it), where it sleeps
+/// nowhere else.
 pub(crate) fn process_asleep_in_ipc(pid: i32) -> bool {
     let seen = Observed::at(&format!("/proc/{pid}/task/{pid}"));
     seen.blocked_in_ipc() || (seen.state == Some('S') && seen.syscall.starts_with('<'))
