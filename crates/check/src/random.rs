@@ -8,7 +8,8 @@
 //! `join`ed later, so that later lines wake them, or `join` interrupts them. `shmat` addresses
 //! are NULL or unaligned (fixed addresses depend on the rest of the address space, which the
 //! emulation does not model). Processes are forked (from the scenario's or a forked one) and
-//! end now and then; calls other than `shmat` and spawned ones sometimes run in them.
+//! end now and then; calls other than `shmat`, `shmdt` and spawned ones sometimes run in
+//! them.
 
 use std::fmt::Write;
 
@@ -173,7 +174,7 @@ impl Gen {
     }
 
     /// The caller prefix of a call that may run in a forked process (not `shmat`, whose
-    /// attachment a later `put` or `show` may name, and not a spawned call).
+    /// attachment a later `put` or `show` may name, not `shmdt`, and not a spawned call).
     fn who_anywhere(&mut self) -> String {
         if self.processes.is_empty() || !self.rng.chance(25) {
             return self.who();
@@ -654,7 +655,10 @@ impl Gen {
     }
 
     fn shmdt(&mut self) {
-        let who = self.who_anywhere();
+        // Not in a forked process: a name stands for an address of the scenario's process,
+        // and where the two sides place attachments differs, so in a child the address may
+        // start one of its own mappings on one side only.
+        let who = self.who();
         // Not `a+4096`: what lies next to an attachment differs between the two address
         // spaces (on the host, often another attachment).
         let addr = match self.rng.below(10) {
@@ -750,7 +754,8 @@ mod tests {
             .iter()
             .filter(|l| matches!(l.stmt, crate::Stmt::Call(_) | crate::Stmt::Join { .. }))
             .count();
-        assert_eq!(calls, 300);
+        // The calls asked for, then a join for each spawned call still pending (at most 4).
+        assert!((300..=304).contains(&calls), "{calls} calls");
     }
 
     #[test]
