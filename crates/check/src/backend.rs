@@ -30,7 +30,8 @@ pub trait Backend {
     /// `"host"` or `"emulation"`, for reports.
     fn label(&self) -> &'static str;
 
-    /// Declares a caller with these credentials (all callers are threads of one process).
+    /// Declares a caller with these credentials (a caller is credentials only: it calls in
+    /// the scenario's process or in a forked one).
     fn add_caller(&mut self, name: &str, spec: &CallerSpec) -> Result<(), RunError>;
 
     /// Maps a zeroed buffer of `len` bytes followed by unmapped memory; returns its address.
@@ -46,19 +47,56 @@ pub trait Backend {
     /// nothing written then).
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno>;
 
+    /// Reads `len` bytes at `addr` in forked process `process` (`EFAULT` where no readable
+    /// attachment of it is: only attachments are read there).
+    fn read_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        len: usize,
+    ) -> Result<Result<Vec<u8>, Errno>, RunError>;
+
+    /// Writes `data` at `addr` in forked process `process` (`EFAULT`, nothing written, where
+    /// no writable attachment of it is).
+    fn write_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        data: &[u8],
+    ) -> Result<Result<(), Errno>, RunError>;
+
     /// The shm attachment covering `addr`: its start and length.
     fn attachment_at(&self, addr: u64) -> Option<(u64, u64)>;
 
-    /// Makes system call `sys` as `caller` with raw register arguments. `may_block` tells that
-    /// the call lacks `IPC_NOWAIT` and could sleep: a call that sleeps is interrupted at once
-    /// and returns `EINTR`.
+    /// Makes system call `sys` as `caller` with raw register arguments, in forked process
+    /// `process` (`None`: the scenario's own process). `may_block` tells that the call lacks
+    /// `IPC_NOWAIT` and could sleep: a call that sleeps is interrupted at once and returns
+    /// `EINTR`.
     fn call(
         &mut self,
         caller: &str,
+        process: Option<&str>,
         sys: Sys,
         args: [u64; 6],
         may_block: bool,
     ) -> Result<SysResult, RunError>;
+
+    /// Forks process `name` from forked process `from` (`None`: the scenario's process): a
+    /// pid of its own, a copy of each attachment of the parent (each counted as an attach by
+    /// the parent), no `SEM_UNDO` adjustments.
+    fn fork(&mut self, name: &str, from: Option<&str>) -> Result<(), RunError>;
+
+    /// Ends forked process `name`: its attachments are detached in its name and its
+    /// `SEM_UNDO` adjustments applied; returns once both are done (and every woken spawned
+    /// call has settled).
+    fn exit(&mut self, name: &str) -> Result<(), RunError>;
+
+    /// Lets the timeout of spawned `task` (a semtimedop asleep with a timeout) pass and waits
+    /// until it has returned.
+    fn expire(&mut self, task: &str) -> Result<(), RunError>;
+
+    /// The forked process whose pid is `pid` (also after it exited).
+    fn process_of(&self, pid: i32) -> Option<String>;
 
     /// Starts `sys` as `caller` on a thread of its own (same process), named `task`; returns
     /// once the call sleeps or has returned.
@@ -117,7 +155,14 @@ pub fn pointer_args(sys: Sys, args: &[u64; 6]) -> Vec<(usize, u64)> {
             abi::SETALL | abi::IPC_SET => vec![(3, 0)],
             _ => vec![(3, MAX_STRUCT)],
         },
-        Sys::MsgGet | Sys::SemGet | Sys::ShmGet | Sys::ShmAt | Sys::ShmDt => Vec::new(),
+        Sys::MsgGet
+        | Sys::SemGet
+        | Sys::ShmGet
+        | Sys::ShmAt
+        | Sys::ShmDt
+        | Sys::Mprotect
+        | Sys::Munmap
+        | Sys::Unshare => Vec::new(),
     }
 }
 

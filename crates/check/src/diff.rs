@@ -10,9 +10,10 @@
 //!   every call, so on its side "advanced" means "stamped since"; the host stamps whole
 //!   seconds, so a field it stamped again within the second of the previous stat reads
 //!   "unchanged", which is accepted when its value lies in that second or later;
-//! - **pids** as zero / this process / another number: every caller is a thread of one
-//!   process on both sides (the host runs every call on its namespace thread), so Linux
-//!   records the same pid for all of them;
+//! - **pids** as zero / the scenario's process / a process it forked (by name) / the thread
+//!   of a spawned call (by name) / another number: the scenario's callers are credentials,
+//!   and its own process is one pid on both sides (the host runs its calls on its namespace
+//!   thread); each `fork NAME` is a pid of its own (a child process on the host);
 //! - **shmat addresses** by page alignment only; a name bound to one stands for each side's
 //!   own address afterwards.
 //!
@@ -171,6 +172,8 @@ impl Report {
 enum Pid {
     Zero,
     Process,
+    /// A process forked by the scenario.
+    Forked(String),
     /// The thread of a spawned call (a pipelined receive records the receiver's tid).
     Task(String),
     Other(i64),
@@ -181,6 +184,7 @@ impl fmt::Display for Pid {
         match self {
             Pid::Zero => f.write_str("0"),
             Pid::Process => f.write_str("the process"),
+            Pid::Forked(p) => write!(f, "process `{p}`"),
             Pid::Task(t) => write!(f, "the thread of `{t}`"),
             Pid::Other(p) => write!(f, "pid {p}"),
         }
@@ -191,10 +195,14 @@ fn pid(raw: i64, side: &impl Backend) -> Pid {
     match raw {
         0 => Pid::Zero,
         p if p == i64::from(side.process_pid()) => Pid::Process,
-        p => i32::try_from(p)
-            .ok()
-            .and_then(|tid| side.task_of(tid))
-            .map_or(Pid::Other(p), Pid::Task),
+        p => match i32::try_from(p) {
+            Ok(p32) => side
+                .process_of(p32)
+                .map(Pid::Forked)
+                .or_else(|| side.task_of(p32).map(Pid::Task))
+                .unwrap_or(Pid::Other(p)),
+            Err(_) => Pid::Other(p),
+        },
     }
 }
 
@@ -536,7 +544,7 @@ mod tests {
     #[test]
     fn different_ids_results_and_stat_fields_are_reported_with_their_line() {
         let mut first = Emulation::new();
-        let created = first.call("root", Sys::MsgGet, [0, 0o600, 0, 0, 0, 0], false);
+        let created = first.call("root", None, Sys::MsgGet, [0, 0o600, 0, 0, 0, 0], false);
         assert_eq!(created, Ok(Ok(0)));
         let r = report(
             first,

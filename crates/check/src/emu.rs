@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sysvipc::{
     AttachTable, Blocker, Caller, Capabilities, Clock, Credentials, IpcNamespace, ManualClock,
-    Wakeup,
+    Protection, SemUndo, Wakeup,
 };
 use sysvipc_abi::Errno;
 use sysvipc_syscalls::{Arch, HeapUserMemory, Task, UserMemory};
@@ -17,8 +17,10 @@ use sysvipc_syscalls::{Arch, HeapUserMemory, Task, UserMemory};
 use crate::backend::{Backend, RunError, SysResult, pointer_args};
 use crate::scenario::{CallerSpec, Sys};
 
-/// The process id of every emulated caller.
+/// The process id of the scenario's process on the emulation.
 pub const EMU_PID: i32 = 4242;
+/// The first forked process's id (spawned calls' thread ids follow [`EMU_PID`]).
+const FIRST_CHILD_PID: i32 = 100_000;
 /// Where the emulation's wall clock starts (it advances one second before every call).
 pub const T0: i64 = 1_700_000_000;
 /// Where buffers are mapped, one every [`BUFFER_STRIDE`] bytes.
@@ -47,6 +49,10 @@ struct TaskState {
     sleeping: bool,
     woken: bool,
     interrupted: bool,
+    /// The deadline of the current sleep (monotonic), if it has one.
+    deadline: Option<Duration>,
+    /// The manual clock has passed `deadline` (`expire`).
+    expired: bool,
 }
 
 /// The blocker of a spawned call: it tells when the call sleeps with no wake-up pending,
@@ -69,7 +75,19 @@ impl TaskBlocker {
     /// Asleep with no wake-up or interruption pending.
     fn asleep(&self) -> bool {
         let s = self.lock();
-        s.sleeping && !s.woken && !s.interrupted
+        s.sleeping && !s.woken && !s.interrupted && !s.expired
+    }
+
+    /// The deadline of the sleep under way, if it has one.
+    fn deadline(&self) -> Option<Duration> {
+        let s = self.lock();
+        if s.sleeping { s.deadline } else { None }
+    }
+
+    /// The clock has passed the deadline: the sleep ends with a timeout.
+    fn expire(&self) {
+        self.lock().expired = true;
+        self.changed.notify_all();
     }
 
     fn interrupt(&self) {
@@ -79,7 +97,7 @@ impl TaskBlocker {
 }
 
 impl Blocker for TaskBlocker {
-    fn block(&self, _deadline: Option<Duration>) -> Wakeup {
+    fn block(&self, deadline: Option<Duration>) -> Wakeup {
         let mut s = self.lock();
         let why = loop {
             if s.woken {
@@ -88,7 +106,11 @@ impl Blocker for TaskBlocker {
             if s.interrupted {
                 break Wakeup::Interrupted;
             }
+            if s.expired {
+                break Wakeup::TimedOut;
+            }
             s.sleeping = true;
+            s.deadline = deadline;
             s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
         };
         *s = TaskState::default();
@@ -132,6 +154,15 @@ const ARCH: Arch = Arch::X86_64;
 #[cfg(not(target_arch = "x86_64"))]
 const ARCH: Arch = Arch::Generic;
 
+/// A process forked by a scenario.
+struct Process {
+    pid: i32,
+    /// Its own list (fork(2) without CLONE_SYSVSEM), the only holder: applied at its exit.
+    undo: SemUndo,
+    /// Its address space: copies of the parent's attachments, then its own.
+    attach: AttachTable,
+}
+
 /// The emulation, as a scenario sees it.
 pub struct Emulation {
     ns: Arc<IpcNamespace>,
@@ -148,6 +179,10 @@ pub struct Emulation {
     base: Caller,
     callers: HashMap<String, Caller>,
     buffers: u64,
+    /// Forked processes that have not exited.
+    processes: HashMap<String, Process>,
+    /// Every forked process's pid, also after its exit.
+    pids: HashMap<i32, String>,
 }
 
 impl std::fmt::Debug for Emulation {
@@ -199,6 +234,8 @@ impl Emulation {
             base,
             callers,
             buffers: 0,
+            processes: HashMap::new(),
+            pids: HashMap::new(),
         }
     }
 
@@ -217,17 +254,26 @@ impl Emulation {
     }
 
     fn task_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        Self::read_through(&self.attach, &self.memory, addr, buf)
+    }
+
+    /// Reads through `attach` where it covers the address, plain memory elsewhere.
+    fn read_through(
+        attach: &AttachTable,
+        memory: &HeapUserMemory,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Errno> {
         let mut pieces = Vec::new();
         let mut at = addr;
         let end = addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
         // Through the attach table where it covers the address, plain memory elsewhere.
         while at < end {
-            let hit = usize::try_from(at).ok().and_then(|a| self.attach.find(a));
+            let hit = usize::try_from(at).ok().and_then(|a| attach.find(a));
             let (attached, until) = match hit {
                 Some(m) => (true, (m.end() as u64).min(end)),
                 None => {
-                    let next = self
-                        .attach
+                    let next = attach
                         .mappings()
                         .map(|m| m.start() as u64)
                         .find(|s| *s > at)
@@ -242,10 +288,42 @@ impl Emulation {
             let range = (from - addr) as usize..(to - addr) as usize;
             let part = buf.get_mut(range).ok_or(Errno::EFAULT)?;
             if attached {
-                self.attach.read(from as usize, part)?;
+                attach.read(from as usize, part)?;
             } else {
-                self.memory.read(from, part)?;
+                memory.read(from, part)?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl Emulation {
+    /// `Ok` if the attachments of `attach` that `addr..addr + len` meets are all writable
+    /// (a `put` writes all or nothing, as on the host).
+    fn writable(attach: &AttachTable, addr: u64, len: usize) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let meets = |m: &sysvipc::Mapping| (m.start() as u64) < end && (m.end() as u64) > addr;
+        if attach
+            .mappings()
+            .filter(|m| meets(m))
+            .all(|m| m.protection().contains(Protection::WRITE))
+        {
+            Ok(())
+        } else {
+            Err(Errno::EFAULT)
+        }
+    }
+
+    /// `Ok` if `addr..addr + len` lies in mappings of `attach` (`EFAULT` otherwise).
+    fn covered(attach: &AttachTable, addr: u64, len: usize) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut at = addr;
+        while at < end {
+            let m = usize::try_from(at)
+                .ok()
+                .and_then(|a| attach.find(a))
+                .ok_or(Errno::EFAULT)?;
+            at = m.end() as u64;
         }
         Ok(())
     }
@@ -289,9 +367,48 @@ impl Backend for Emulation {
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         // Check the whole range first, so that a failed write writes nothing.
         self.read(addr, data.len())?;
+        Self::writable(&self.attach, addr, data.len())?;
         let root = self.base.clone();
         let task = Task::new(&root, &*self.memory, &mut self.attach);
         task.write(addr, data)
+    }
+
+    fn read_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        len: usize,
+    ) -> Result<Result<Vec<u8>, Errno>, RunError> {
+        let p = self
+            .processes
+            .get(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        let mut buf = vec![0; len];
+        // Only attachments: the host reads nothing else of a forked process.
+        let whole = Self::covered(&p.attach, addr, len);
+        Ok(whole
+            .and_then(|()| Self::read_through(&p.attach, &self.memory, addr, &mut buf))
+            .map(|()| buf))
+    }
+
+    fn write_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        data: &[u8],
+    ) -> Result<Result<(), Errno>, RunError> {
+        let p = self
+            .processes
+            .get_mut(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        if let Err(e) = Self::covered(&p.attach, addr, data.len())
+            .and_then(|()| Self::writable(&p.attach, addr, data.len()))
+        {
+            return Ok(Err(e));
+        }
+        let root = self.base.clone();
+        let task = Task::new(&root, &*self.memory, &mut p.attach);
+        Ok(task.write(addr, data))
     }
 
     fn attachment_at(&self, addr: u64) -> Option<(u64, u64)> {
@@ -302,19 +419,143 @@ impl Backend for Emulation {
     fn call(
         &mut self,
         caller: &str,
+        process: Option<&str>,
         sys: Sys,
         args: [u64; 6],
         _may_block: bool,
     ) -> Result<SysResult, RunError> {
-        let caller = self
+        let base = self
             .callers
             .get(caller)
             .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?;
+        let (caller, attach) = match process {
+            None => (base.clone(), &mut self.attach),
+            Some(name) => {
+                let p = self
+                    .processes
+                    .get_mut(name)
+                    .ok_or_else(|| RunError::Unsupported(format!("no live process `{name}`")))?;
+                let caller = Caller {
+                    pid: p.pid,
+                    tid: p.pid,
+                    undo: p.undo.clone(),
+                    ..base.clone()
+                };
+                (caller, &mut p.attach)
+            }
+        };
         self.clock.advance(Duration::from_secs(1));
-        let mut task = Task::new(caller, &*self.memory, &mut self.attach);
-        let result = sysvipc_syscalls::syscall(&self.ns, &mut task, ARCH, sys.number(), args)
-            .unwrap_or(Err(Errno::ENOSYS));
+        let result = match sys {
+            // The memory calls reach only the attach table (what a scenario maps otherwise,
+            // its buffers, is not theirs to change).
+            Sys::Mprotect => {
+                let prot = Protection::from_bits_retain(args[2] as u32);
+                match usize::try_from(args[0])
+                    .ok()
+                    .zip(usize::try_from(args[1]).ok())
+                {
+                    _ if prot.bits() & !Protection::all().bits() != 0 => Err(Errno::EINVAL),
+                    Some((addr, len)) => attach.protect(addr, len, prot).map(|()| 0),
+                    None => Err(Errno::ENOMEM),
+                }
+            }
+            // exec lets through CLONE_SYSVSEM in a forked process only.
+            Sys::Unshare => match process.and_then(|name| self.processes.get_mut(name)) {
+                Some(p) => {
+                    drop(caller);
+                    // The old list is applied if the process was its last holder.
+                    p.undo = SemUndo::new(p.pid);
+                    Ok(0)
+                }
+                None => Err(Errno::EINVAL),
+            },
+            Sys::Munmap => match usize::try_from(args[0])
+                .ok()
+                .zip(usize::try_from(args[1]).ok())
+            {
+                Some((addr, len)) => attach.unmap(addr, len).map(|()| 0),
+                None => Err(Errno::EINVAL),
+            },
+            _ => {
+                let mut task = Task::new(&caller, &*self.memory, attach);
+                sysvipc_syscalls::syscall(&self.ns, &mut task, ARCH, sys.number(), args)
+                    .unwrap_or(Err(Errno::ENOSYS))
+            }
+        };
         Ok(as_seen(result))
+    }
+
+    fn fork(&mut self, name: &str, from: Option<&str>) -> Result<(), RunError> {
+        let pid = FIRST_CHILD_PID + self.pids.len() as i32;
+        let attach = match from {
+            None => self.attach.fork(pid),
+            Some(parent) => self
+                .processes
+                .get(parent)
+                .ok_or_else(|| RunError::Unsupported(format!("no live process `{parent}`")))?
+                .attach
+                .fork(pid),
+        };
+        self.clock.advance(Duration::from_secs(1));
+        let process = Process {
+            pid,
+            undo: SemUndo::new(pid),
+            attach,
+        };
+        self.pids.insert(pid, name.to_owned());
+        self.processes.insert(name.to_owned(), process);
+        Ok(())
+    }
+
+    fn exit(&mut self, name: &str) -> Result<(), RunError> {
+        let mut p = self
+            .processes
+            .remove(name)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{name}`")))?;
+        self.clock.advance(Duration::from_secs(1));
+        // do_exit(): exit_mm() closes the mappings, exit_sem() applies the undo list, then
+        // exit_shm() orphans the segments its (only) thread created.
+        p.attach.clear();
+        let thread = Caller {
+            pid: p.pid,
+            tid: p.pid,
+            ..self.base.clone()
+        };
+        drop(p.undo);
+        self.ns.shm_exit_thread(&thread);
+        Ok(())
+    }
+
+    fn expire(&mut self, task: &str) -> Result<(), RunError> {
+        let t = self
+            .tasks
+            .get(task)
+            .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}`")))?;
+        if t.finished() {
+            return Ok(());
+        }
+        let deadline = t.blocker.deadline().ok_or_else(|| {
+            RunError::Unsupported(format!("`{task}` is not asleep with a timeout"))
+        })?;
+        let now = self.clock.monotonic();
+        if deadline >= now {
+            self.clock.advance(deadline - now + Duration::from_nanos(1));
+        }
+        t.blocker.expire();
+        let t = self.tasks.get(task).map(|t| t.blocker.clone());
+        let wait = Instant::now() + SETTLE_TIMEOUT;
+        while self.tasks.get(task).is_some_and(|t| !t.finished()) {
+            if Instant::now() > wait {
+                return Err(RunError::Unsupported(format!("`{task}` did not time out")));
+            }
+            std::thread::yield_now();
+        }
+        drop(t);
+        Ok(())
+    }
+
+    fn process_of(&self, pid: i32) -> Option<String> {
+        self.pids.get(&pid).cloned()
     }
 
     fn spawn(
@@ -324,11 +565,6 @@ impl Backend for Emulation {
         sys: Sys,
         args: [u64; 6],
     ) -> Result<(), RunError> {
-        if sys == Sys::SemTimedOp && args[3] != 0 {
-            return Err(RunError::Unsupported(
-                "a spawned semtimedop with a timeout (the emulation's clock is manual)".into(),
-            ));
-        }
         if pointer_args(sys, &args)
             .iter()
             .any(|(i, _)| self.attachment_at(args[*i]).is_some())
@@ -432,6 +668,20 @@ impl Backend for Emulation {
     }
 
     fn sysctl(&mut self, name: &str, value: &str) -> Result<(), Errno> {
+        if matches!(name, "shmmax" | "shmall") {
+            // proc_doulongvec_minmax: one unsigned long, a sign refused.
+            let v = match value.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [w] if !w.starts_with('-') => w.parse::<u64>().map_err(|_| Errno::EINVAL)?,
+                _ => return Err(Errno::EINVAL),
+            };
+            let limits = self.ns.limits();
+            if name == "shmmax" {
+                limits.set_shmmax(v);
+            } else {
+                limits.set_shmall(v);
+            }
+            return Ok(());
+        }
         let nums: Vec<i64> = value
             .split_whitespace()
             .map(|w| w.parse::<i64>().map_err(|_| Errno::EINVAL))
@@ -458,15 +708,6 @@ impl Backend for Emulation {
                 limits.set_sem(sem)
             }
             "sem" => Err(Errno::EINVAL),
-            // proc_doulongvec_minmax refuses a sign.
-            "shmmax" => {
-                limits.set_shmmax(u64::try_from(one()?).map_err(|_| Errno::EINVAL)?);
-                Ok(())
-            }
-            "shmall" => {
-                limits.set_shmall(u64::try_from(one()?).map_err(|_| Errno::EINVAL)?);
-                Ok(())
-            }
             "shmmni" => limits.set_shmmni(one()?),
             "shm_rmid_forced" => self.ns.set_shm_rmid_forced(one()?),
             "msg_next_id" => self.ns.set_msg_next_id(one()?),

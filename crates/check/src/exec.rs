@@ -10,18 +10,23 @@ use crate::backend::{Backend, RunError, SysResult};
 use crate::observe::{Decoded, StructKind, decode};
 use crate::scenario::{Arg, Base, CallLine, Expect, Line, Stmt, Sys};
 
+/// unshare(2)'s flag for a new SEM_UNDO list.
+const CLONE_SYSVSEM: u64 = 0x0004_0000;
+
 /// What a name is bound to on one backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Bound {
     Buffer {
         addr: u64,
         len: usize,
     },
     Value(i64),
-    /// An attachment's address; once detached, the name stands for an unmapped address.
+    /// An attachment's address in `process` (`None`: the scenario's own); once detached, the
+    /// name stands for an unmapped address.
     Attach {
         addr: u64,
         live: bool,
+        process: Option<String>,
     },
 }
 
@@ -129,7 +134,9 @@ impl<B: Backend> Session<B> {
                     Base::Name(n) => match self.bound.get(n) {
                         Some(Bound::Buffer { addr, .. }) => *addr,
                         Some(Bound::Value(v)) => *v as u64,
-                        Some(Bound::Attach { addr, live: true }) => *addr,
+                        Some(Bound::Attach {
+                            addr, live: true, ..
+                        }) => *addr,
                         Some(Bound::Attach { live: false, .. }) | None => {
                             self.backend.bad_address()
                         }
@@ -137,6 +144,40 @@ impl<B: Backend> Session<B> {
                 };
                 base.wrapping_add(*offset as u64)
             }
+        }
+    }
+
+    /// The forked process whose live attachment `target` names, if it is not the scenario's
+    /// own.
+    fn foreign_attachment(&self, target: &Arg) -> Option<&str> {
+        match target {
+            Arg::Ref {
+                base: Base::Name(n),
+                ..
+            } => match self.bound.get(n) {
+                Some(Bound::Attach {
+                    process: Some(p),
+                    live: true,
+                    ..
+                }) => Some(p),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on the backend, recording every buffer before and after it in `step`.
+    fn around(
+        &mut self,
+        step: &mut Step,
+        f: impl FnOnce(&mut B) -> Result<(), RunError>,
+    ) -> Outcome {
+        let before = self.snapshot();
+        let done = f(&mut self.backend).and_then(|()| self.backend.settle());
+        step.buffers = before.into_iter().zip(self.snapshot()).collect();
+        match done {
+            Ok(()) => Outcome::Declared,
+            Err(e) => Outcome::Refused(e),
         }
     }
 
@@ -164,6 +205,62 @@ impl<B: Backend> Session<B> {
                 }
                 Err(e) => Outcome::Refused(e),
             },
+            Stmt::Put { target, items } if self.foreign_attachment(target).is_some() => {
+                let process = self
+                    .foreign_attachment(target)
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut at = self.resolve(target);
+                let mut result = Ok(Ok(()));
+                for item in items {
+                    let bytes = item.bytes();
+                    result = self.backend.write_in(&process, at, &bytes);
+                    if !matches!(result, Ok(Ok(()))) {
+                        break;
+                    }
+                    at = at.wrapping_add(bytes.len() as u64);
+                }
+                match result {
+                    Ok(r) => Outcome::Put(r),
+                    Err(e) => Outcome::Refused(e),
+                }
+            }
+            Stmt::Show { target, len } if self.foreign_attachment(target).is_some() => {
+                let process = self
+                    .foreign_attachment(target)
+                    .unwrap_or_default()
+                    .to_owned();
+                let at = self.resolve(target);
+                match self.backend.read_in(&process, at, *len) {
+                    Ok(r) => Outcome::Show(r),
+                    Err(e) => Outcome::Refused(e),
+                }
+            }
+            Stmt::Fork { name, from } => {
+                let (name, from) = (name.clone(), from.clone());
+                self.around(&mut step, |b| b.fork(&name, from.as_deref()))
+            }
+            Stmt::Exit { name } => {
+                let name = name.clone();
+                let outcome = self.around(&mut step, |b| b.exit(&name));
+                for b in self.bound.values_mut() {
+                    if let Bound::Attach {
+                        live,
+                        process: Some(p),
+                        ..
+                    } = b
+                    {
+                        if *p == name {
+                            *live = false;
+                        }
+                    }
+                }
+                outcome
+            }
+            Stmt::Expire { name } => {
+                let name = name.clone();
+                self.around(&mut step, |b| b.expire(&name))
+            }
             Stmt::Put { target, items } => {
                 let mut at = self.resolve(target);
                 let mut result = Ok(());
@@ -249,13 +346,19 @@ impl<B: Backend> Session<B> {
         for (slot, arg) in args.iter_mut().zip(&call.args) {
             *slot = self.resolve(arg);
         }
+        if call.sys == Sys::Unshare && (call.process.is_none() || args[0] != CLONE_SYSVSEM) {
+            step.outcome = Outcome::Refused(RunError::Unsupported(
+                "unshare takes CLONE_SYSVSEM alone, in a forked process (`p2: unshare(…)`)".into(),
+            ));
+            return step;
+        }
         let sys = call.sys;
         let may_block = self.may_block(sys, &args);
         let before = self.snapshot();
         // Then let every spawned call this one woke run until it sleeps again or returns.
         let result = match self
             .backend
-            .call(&call.caller, sys, args, may_block)
+            .call(&call.caller, call.process.as_deref(), sys, args, may_block)
             .and_then(|r| self.backend.settle().map(|()| r))
         {
             Ok(r) => r,
@@ -303,6 +406,7 @@ impl<B: Backend> Session<B> {
                 (Sys::ShmAt, Ok(addr)) => Bound::Attach {
                     addr: addr as u64,
                     live: true,
+                    process: call.process.clone(),
                 },
                 (_, Ok(v)) => Bound::Value(v),
                 (_, Err(_)) => Bound::Value(-1),
@@ -311,8 +415,13 @@ impl<B: Backend> Session<B> {
         }
         if sys == Sys::ShmDt && result.is_ok() {
             for b in self.bound.values_mut() {
-                if let Bound::Attach { addr, live } = b {
-                    if *addr == args[0] {
+                if let Bound::Attach {
+                    addr,
+                    live,
+                    process,
+                } = b
+                {
+                    if *addr == args[0] && *process == call.process {
                         *live = false;
                     }
                 }

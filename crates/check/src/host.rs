@@ -14,13 +14,25 @@
 //! kernel refuses them (inside a live attachment, without `SHM_REMAP`; page 0, which no
 //! scenario caller may map without CAP_SYS_RAWIO), and `shmdt` only of this scenario's own
 //! attachments or of addresses where none can start (it would detach another user's). `put` and `show`
-//! touch only buffers and live attachments (writable ones for `put`).
+//! touch only buffers and live attachments (readable, writable ones for `put`); a forked
+//! process's attachments are read and written by that child itself, through a page it
+//! shares with this process ([`HostProcess::read`], [`HostProcess::write`]), after the same
+//! checks against the record of its attachments. `mprotect` and `munmap` run only over ranges wholly covered by the
+//! scenario's attachments (or unaligned, which the kernel refuses); the record of attachments
+//! follows their splits, so `put` and `show` never touch a page they unmapped or protected.
+//!
+//! Forked processes (`fork NAME`) are children of the namespace thread
+//! ([`HostNamespace::fork`], and [`HostProcess::fork`] for `fork NAME from PARENT`) that make
+//! the calls they are sent. A call there can change only that child's address space, except
+//! through the mappings it shares with this process: the buffers are `MAP_SHARED` (so what a
+//! child copies out is seen here), and the pointer checks above apply to its calls with its
+//! own attachments.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use sysvipc_abi::{self as abi, Errno};
-use sysvipc_host::{HostCaller, HostError, HostJoin, HostNamespace};
+use sysvipc_host::{ChildCall, HostCaller, HostError, HostJoin, HostNamespace, HostProcess};
 
 use crate::backend::{Backend, HIGH_ADDRESSES, LOW_ADDRESSES, RunError, SysResult, pointer_args};
 use crate::scenario::{CallerSpec, Sys};
@@ -44,6 +56,12 @@ struct Mapping {
 impl Mapping {
     /// `len` bytes (a multiple of the page size) of `prot` memory.
     fn new(len: usize, prot: libc::c_int) -> Result<Mapping, RunError> {
+        Mapping::with_flags(len, prot, libc::MAP_PRIVATE)
+    }
+
+    /// `len` bytes of `prot` memory, `MAP_SHARED` (a forked process writes into the same
+    /// pages) or `MAP_PRIVATE`.
+    fn with_flags(len: usize, prot: libc::c_int, share: libc::c_int) -> Result<Mapping, RunError> {
         // SAFETY: an anonymous private mapping at an address of the kernel's choosing replaces
         // nothing; the arguments are plain values.
         let p = unsafe {
@@ -51,7 +69,7 @@ impl Mapping {
                 std::ptr::null_mut(),
                 len,
                 prot,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                share | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
@@ -87,11 +105,16 @@ struct Buffer {
     _mapping: Mapping,
 }
 
-/// A live attachment made by a scenario.
-#[derive(Clone, Copy, Debug)]
+/// A live attachment made by a scenario, or a fragment of one left by `mprotect` / `munmap`.
+#[derive(Clone, Debug)]
 struct Attached {
+    /// The process whose address space holds it (`None`: this one).
+    process: Option<String>,
+    /// Where the attachment began (what shmdt(2) takes: it detaches every fragment).
+    origin: u64,
     start: u64,
     len: u64,
+    readable: bool,
     writable: bool,
     /// Backed by huge pages: never touched from here (with no page in the pool, a fault
     /// raises SIGBUS).
@@ -125,8 +148,14 @@ pub struct Host {
     attached: Vec<Attached>,
     /// Spawned calls: thread id, and the thread until joined.
     tasks: HashMap<String, (i32, Option<HostJoin<SysResult>>)>,
+    /// Spawned semtimedop calls with a timeout (what `expire` may wait for).
+    timed: Vec<String>,
     /// Joined calls' thread ids (still named in `msg_lrpid`).
     joined: HashMap<i32, String>,
+    /// Forked processes that have not exited.
+    processes: HashMap<String, HostProcess>,
+    /// Every forked process's pid, also after its exit.
+    pids: HashMap<i32, String>,
 }
 
 impl std::fmt::Debug for Host {
@@ -175,7 +204,10 @@ impl Host {
             bad,
             attached: Vec::new(),
             tasks: HashMap::new(),
+            timed: Vec::new(),
             joined: HashMap::new(),
+            processes: HashMap::new(),
+            pids: HashMap::new(),
         };
         host.add_caller("root", &CallerSpec::root())
             .map_err(|e| HostError::Unsupported(e.to_string()))?;
@@ -203,8 +235,8 @@ impl Host {
     }
 
     /// Whether the kernel may be given `addr` as a pointer it writes up to `extent` bytes
-    /// through (see the module docs).
-    fn harmless(&self, addr: u64, extent: u64) -> bool {
+    /// through in `process` (see the module docs).
+    fn harmless(&self, process: Option<&str>, addr: u64, extent: u64) -> bool {
         if !(LOW_ADDRESSES..HIGH_ADDRESSES).contains(&addr) || self.in_bad(addr) {
             return true;
         }
@@ -215,15 +247,56 @@ impl Host {
         {
             return true;
         }
-        self.attached
-            .iter()
+        self.attachments(process)
             .any(|a| addr >= a.start && addr.saturating_add(extent) <= a.start + a.len)
     }
 
-    fn check_pointers(&self, sys: Sys, args: &[u64; 6]) -> Result<(), RunError> {
+    /// The attachments (and fragments) of `process`.
+    fn attachments<'a>(&'a self, process: Option<&'a str>) -> impl Iterator<Item = &'a Attached> {
+        self.attached
+            .iter()
+            .filter(move |a| a.process.as_deref() == process)
+    }
+
+    /// Whether `addr..addr + len` is wholly covered by attachments of `process` (what
+    /// mprotect(2) and munmap(2) may change).
+    fn covered(&self, process: Option<&str>, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        let mut at = addr;
+        while at < end {
+            match self
+                .attachments(process)
+                .find(|a| (a.start..a.start + a.len).contains(&at))
+            {
+                Some(a) => at = a.start + a.len,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    fn check_pointers(
+        &self,
+        process: Option<&str>,
+        sys: Sys,
+        args: &[u64; 6],
+    ) -> Result<(), RunError> {
+        if matches!(sys, Sys::Mprotect | Sys::Munmap) {
+            let (addr, len) = (args[0], args[1]);
+            let refused_by_kernel = addr % PAGE as u64 != 0 || (sys == Sys::Munmap && len == 0);
+            if !refused_by_kernel && !self.covered(process, addr, len.next_multiple_of(PAGE as u64))
+            {
+                return Err(RunError::Refused(format!(
+                    "{sys}({addr:#x}, {len:#x}): the range is not wholly inside attachments of \
+                     the scenario; it could change memory the process runs on"
+                )));
+            }
+        }
         for (i, extent) in pointer_args(sys, args) {
             let addr = args[i];
-            if !self.harmless(addr, extent) {
+            if !self.harmless(process, addr, extent) {
                 return Err(RunError::Refused(format!(
                     "{sys} argument {} ({addr:#x}) is not a buffer, BAD, an attachment with \
                      room for {extent} bytes, or an address that cannot be mapped",
@@ -231,14 +304,15 @@ impl Host {
                 )));
             }
         }
-        if sys == Sys::ShmDt {
+        // In a forked process, shmdt(2) can only detach that process's own mappings.
+        if sys == Sys::ShmDt && process.is_none() {
             // shmdt(2) unmaps whatever System V attachment starts there, also one another
             // user of this process made: only ours, or addresses the kernel refuses.
             let addr = args[0];
             let ours = addr % PAGE as u64 != 0
                 || !(LOW_ADDRESSES..HIGH_ADDRESSES).contains(&addr)
                 || self.in_bad(addr)
-                || self.attached.iter().any(|a| a.start == addr)
+                || self.attachments(process).any(|a| a.origin == addr)
                 || self
                     .buffers
                     .iter()
@@ -266,7 +340,10 @@ impl Host {
                 .any(|c| c.caps.is_none_or(|m| m & (1 << abi::CAP_SYS_RAWIO) != 0));
             let refused_by_kernel = unaligned
                 || (fixed == 0 && (addr == 0 || !rawio))
-                || (flags & abi::SHM_REMAP == 0 && self.attachment_at(fixed).is_some());
+                || (flags & abi::SHM_REMAP == 0
+                    && self
+                        .attachments(process)
+                        .any(|a| (a.start..a.start + a.len).contains(&fixed)));
             if !refused_by_kernel {
                 return Err(RunError::Refused(format!(
                     "shmat at the fixed address {fixed:#x}: only NULL, or an address inside a \
@@ -289,24 +366,108 @@ impl Host {
         self.buffers
             .iter()
             .any(|b| addr >= b.addr && end <= b.addr + b.len)
-            || self.attached.iter().any(|a| {
-                addr >= a.start && end <= a.start + a.len && (a.writable || !write) && !a.huge
-            })
+            || self.attached_range(None, addr, end, write)
     }
 
-    fn track_attach(&mut self, id: u64, flags: i32, start: u64) {
+    /// Whether `addr..end` lies in touching attachment fragments of `process`, each readable
+    /// (and writable for a write), none backed by huge pages.
+    fn attached_range(&self, process: Option<&str>, addr: u64, end: u64, write: bool) -> bool {
+        let mut at = addr;
+        while at < end {
+            let Some(a) = self
+                .attachments(process)
+                .find(|a| (a.start..a.start + a.len).contains(&at))
+            else {
+                return false;
+            };
+            if !a.readable || (write && !a.writable) || a.huge {
+                return false;
+            }
+            at = a.start + a.len;
+        }
+        true
+    }
+
+    fn track_attach(&mut self, process: Option<&str>, id: u64, flags: i32, start: u64) {
         let root = HostCaller::root();
         let size = self
             .ns
             .shmctl_stat(&root, id as i32, abi::IPC_STAT)
             .map_or(0, |(_, ds)| ds.shm_segsz);
         let len = size.next_multiple_of(PAGE as u64);
+        // A child's attachment is never touched from here: its page size does not matter.
+        let huge = process.is_none() && huge_pages_at(start);
         self.attached.push(Attached {
+            process: process.map(str::to_owned),
+            origin: start,
             start,
             len,
+            readable: true,
             writable: flags & abi::SHM_RDONLY == 0,
-            huge: huge_pages_at(start),
+            huge,
         });
+    }
+
+    /// Splits the fragments of `process` at `addr..end` and returns the indices of those
+    /// inside it.
+    fn split_fragments(&mut self, process: Option<&str>, addr: u64, end: u64) -> Vec<usize> {
+        let mut pieces = Vec::new();
+        for a in std::mem::take(&mut self.attached) {
+            let theirs = a.process.as_deref() == process;
+            let (s, e) = (a.start, a.start + a.len);
+            if !theirs || e <= addr || s >= end {
+                pieces.push(a);
+                continue;
+            }
+            for (from, to) in [(s, addr.max(s)), (addr.max(s), end.min(e)), (end.min(e), e)] {
+                if from < to {
+                    pieces.push(Attached {
+                        start: from,
+                        len: to - from,
+                        ..a.clone()
+                    });
+                }
+            }
+        }
+        self.attached = pieces;
+        self.attached
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                a.process.as_deref() == process && a.start >= addr && a.start + a.len <= end
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Keeps the record of attachments in step with a call that succeeded in `process`.
+    fn track(&mut self, process: Option<&str>, sys: Sys, args: &[u64; 6], ret: i64) {
+        match sys {
+            Sys::ShmAt => self.track_attach(process, args[0], args[2] as i32, ret as u64),
+            Sys::ShmDt => self
+                .attached
+                .retain(|a| !(a.process.as_deref() == process && a.origin == args[0])),
+            Sys::Munmap | Sys::Mprotect => {
+                let end = args[0].saturating_add(args[1].next_multiple_of(PAGE as u64));
+                let inside = self.split_fragments(process, args[0], end);
+                if sys == Sys::Munmap {
+                    let mut i = 0;
+                    self.attached.retain(|_| {
+                        i += 1;
+                        !inside.contains(&(i - 1))
+                    });
+                } else {
+                    let prot = args[2] as i32;
+                    for i in inside {
+                        if let Some(a) = self.attached.get_mut(i) {
+                            a.readable = prot & libc::PROT_READ != 0;
+                            a.writable = prot & libc::PROT_WRITE != 0;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -373,7 +534,12 @@ impl Backend for Host {
 
     fn add_buffer(&mut self, len: usize) -> Result<u64, RunError> {
         let usable = len.next_multiple_of(PAGE).max(PAGE);
-        let mapping = Mapping::new(usable + GUARD, libc::PROT_READ | libc::PROT_WRITE)?;
+        // Shared, so that a forked process's calls write into the pages this process reads.
+        let mapping = Mapping::with_flags(
+            usable + GUARD,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+        )?;
         // SAFETY: the range is the tail of the mapping just made, owned by nobody else.
         let rc = unsafe {
             libc::mprotect(
@@ -432,9 +598,49 @@ impl Backend for Host {
         Ok(())
     }
 
+    fn read_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        len: usize,
+    ) -> Result<Result<Vec<u8>, Errno>, RunError> {
+        let end = addr.checked_add(len as u64);
+        if !end.is_some_and(|end| self.attached_range(Some(process), addr, end, false)) {
+            return Ok(Err(Errno::EFAULT));
+        }
+        let child = self
+            .processes
+            .get_mut(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        // SAFETY: the range lies in readable attachments of that child (checked above).
+        let bytes = unsafe { child.read(addr as usize, len) }
+            .map_err(|e| RunError::Unsupported(format!("process `{process}`: {e}")))?;
+        Ok(Ok(bytes))
+    }
+
+    fn write_in(
+        &mut self,
+        process: &str,
+        addr: u64,
+        data: &[u8],
+    ) -> Result<Result<(), Errno>, RunError> {
+        let end = addr.checked_add(data.len() as u64);
+        if !end.is_some_and(|end| self.attached_range(Some(process), addr, end, true)) {
+            return Ok(Err(Errno::EFAULT));
+        }
+        let child = self
+            .processes
+            .get_mut(process)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{process}`")))?;
+        // SAFETY: the range lies in writable attachments of that child (checked above):
+        // segment memory, nothing the child runs on.
+        unsafe { child.write(addr as usize, data) }
+            .map_err(|e| RunError::Unsupported(format!("process `{process}`: {e}")))?;
+        Ok(Ok(()))
+    }
+
     fn attachment_at(&self, addr: u64) -> Option<(u64, u64)> {
-        self.attached
-            .iter()
+        self.attachments(None)
             .find(|a| (a.start..a.start + a.len).contains(&addr))
             .map(|a| (a.start, a.len))
     }
@@ -442,6 +648,7 @@ impl Backend for Host {
     fn call(
         &mut self,
         caller: &str,
+        process: Option<&str>,
         sys: Sys,
         args: [u64; 6],
         may_block: bool,
@@ -451,9 +658,34 @@ impl Backend for Host {
             .get(caller)
             .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?
             .clone();
-        self.check_pointers(sys, &args)?;
+        self.check_pointers(process, sys, &args)?;
         let nr = sys.number();
-        let result = if may_block {
+        let result = if let Some(name) = process {
+            let child = self
+                .processes
+                .get_mut(name)
+                .ok_or_else(|| RunError::Unsupported(format!("no live process `{name}`")))?;
+            let call = ChildCall {
+                nr,
+                args,
+                caller: who,
+                interrupt_if_asleep: may_block,
+            };
+            // SAFETY: `check_pointers` allowed only pointers into this backend's buffers
+            // (shared mappings kept for the calls' copies), the BAD reservation, addresses
+            // that cannot be mapped, or the child's own attachments of this namespace's
+            // segments; memory the test process uses as Rust objects is none of these.
+            unsafe { child.call(&call) }
+                .map_err(|e| RunError::Unsupported(format!("process `{name}`: {e}")))?
+        } else if sys == Sys::ShmAt {
+            // Through the host crate, which records the attachment: a fork made for another
+            // namespace of this process leaves it out of its child.
+            self.ns
+                .shmat(&who, args[0] as i32, args[1] as usize, args[2] as i32)
+                .map(|a| a as i64)
+        } else if sys == Sys::ShmDt {
+            self.ns.shmdt(&who, args[0] as usize).map(|()| 0)
+        } else if may_block {
             let join = self.ns.spawn(&who, move |_| raw(nr, args));
             match join.wait_until_blocked(BLOCK_TIMEOUT) {
                 Ok(()) => {
@@ -471,12 +703,71 @@ impl Backend for Host {
         } else {
             self.ns.run(&who, move || raw(nr, args))
         };
-        match (sys, result) {
-            (Sys::ShmAt, Ok(addr)) => self.track_attach(args[0], args[2] as i32, addr as u64),
-            (Sys::ShmDt, Ok(_)) => self.attached.retain(|a| a.start != args[0]),
-            _ => {}
+        if let Ok(ret) = result {
+            self.track(process, sys, &args, ret);
         }
         Ok(result)
+    }
+
+    fn fork(&mut self, name: &str, from: Option<&str>) -> Result<(), RunError> {
+        let child = match from {
+            None => self.ns.fork(&HostCaller::root(), &[]),
+            Some(parent) => self
+                .processes
+                .get_mut(parent)
+                .ok_or_else(|| RunError::Unsupported(format!("no live process `{parent}`")))?
+                .fork()
+                .map_err(|e| RunError::Unsupported(format!("fork from `{parent}`: {e}")))?,
+        };
+        let copies: Vec<Attached> = self
+            .attachments(from)
+            .map(|a| Attached {
+                process: Some(name.to_owned()),
+                ..a.clone()
+            })
+            .collect();
+        self.attached.extend(copies);
+        self.pids.insert(child.pid(), name.to_owned());
+        self.processes.insert(name.to_owned(), child);
+        Ok(())
+    }
+
+    fn exit(&mut self, name: &str) -> Result<(), RunError> {
+        let child = self
+            .processes
+            .remove(name)
+            .ok_or_else(|| RunError::Unsupported(format!("no live process `{name}`")))?;
+        child.exit();
+        self.attached.retain(|a| a.process.as_deref() != Some(name));
+        Ok(())
+    }
+
+    fn expire(&mut self, task: &str) -> Result<(), RunError> {
+        let (_, join) = self
+            .tasks
+            .get(task)
+            .ok_or_else(|| RunError::Unsupported(format!("no spawned call `{task}`")))?;
+        let Some(join) = join else {
+            return Ok(());
+        };
+        if !join.is_finished() && !self.timed.iter().any(|t| t == task) {
+            return Err(RunError::Unsupported(format!(
+                "`{task}` is not a semtimedop with a timeout"
+            )));
+        }
+        // Real time: the timeout runs out on its own.
+        let deadline = std::time::Instant::now() + BLOCK_TIMEOUT;
+        while !join.is_finished() {
+            if std::time::Instant::now() > deadline {
+                return Err(RunError::Unsupported(format!("`{task}` did not time out")));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        Ok(())
+    }
+
+    fn process_of(&self, pid: i32) -> Option<String> {
+        self.pids.get(&pid).cloned()
     }
 
     fn spawn(
@@ -491,9 +782,12 @@ impl Backend for Host {
             .get(caller)
             .ok_or_else(|| RunError::Unsupported(format!("no caller `{caller}`")))?
             .clone();
-        self.check_pointers(sys, &args)?;
+        self.check_pointers(None, sys, &args)?;
         let nr = sys.number();
         let join = self.ns.spawn(&who, move |_| raw(nr, args));
+        if sys == Sys::SemTimedOp && args[3] != 0 {
+            self.timed.push(task.to_owned());
+        }
         self.tasks.insert(task.to_owned(), (join.tid(), Some(join)));
         self.settle()
     }
@@ -581,15 +875,18 @@ impl Backend for Host {
 }
 
 impl Drop for Host {
-    /// Detaches what the scenario left attached (the mappings are this process's), before
-    /// the namespace and the buffers go.
+    /// Ends the forked processes, then detaches what the scenario left attached (the
+    /// mappings are this process's), before the namespace and the buffers go.
     fn drop(&mut self) {
+        // A HostProcess's drop makes it exit (killing it if it does not), never panics.
+        self.processes.clear();
         let root = HostCaller::root();
-        for a in std::mem::take(&mut self.attached) {
-            let start = a.start;
-            let _ = self.ns.run(&root, move || {
-                raw(Sys::ShmDt.number(), [start, 0, 0, 0, 0, 0])
-            });
+        let mut origins: Vec<u64> = self.attachments(None).map(|a| a.origin).collect();
+        origins.sort_unstable();
+        origins.dedup();
+        self.attached.clear();
+        for origin in origins {
+            let _ = self.ns.shmdt(&root, origin as usize);
         }
     }
 }

@@ -46,7 +46,7 @@ fn rows<B: Backend>(
             Sys::SemCtl => [first, 0, cmd as u64, buf, 0, 0],
             _ => [first, cmd as u64, buf, 0, 0, 0],
         };
-        b.call("root", sys, args, false)
+        b.call("root", None, sys, args, false)
     };
     let Ok(max) = call(backend, 0, info)? else {
         return Ok(Vec::new());

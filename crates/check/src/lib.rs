@@ -22,6 +22,11 @@
 //! spawn r msgrcv(q, b, 64, 0, 0)     # a call on a thread of its own; runs on once it sleeps
 //! msgsnd(q, b, 5, IPC_NOWAIT) = 0    # ... wakes it (each line lets woken calls settle)
 //! join r = 5                         # its result (interrupted first if still asleep: EINTR)
+//! spawn t semtimedop(s, b, 1, ts)    # with a timeout in ts; `expire t` lets it run out
+//! fork p2                            # a child process (`fork p3 from p2`): own pid, copies of
+//! alice@p2: semop(s, b, 1) = 0       #   the attachments, no SEM_UNDO list; alice calls in it
+//! exit p2                            # its undo list applied, its attachments closed
+//! mprotect(a, PAGE_SIZE, PROT_READ)  # mprotect / munmap of attachments (they split)
 //! ```
 //!
 //! Arguments are numbers (decimal, `0x`, `0o` or C's leading-`0` octal), constants
@@ -30,8 +35,10 @@
 //! `BAD`, an address with nothing mapped around it on either side. A name bound to a failed
 //! call holds -1; an attachment's name, once detached, stands for an unmapped address.
 //!
-//! Every caller is a set of credentials of one process (one pid, one address space, one
-//! `SEM_UNDO` list): the host runs every call on one thread. A call that would sleep (no
+//! A caller is a set of credentials. Its calls run in the scenario's own process (one pid,
+//! one address space, one `SEM_UNDO` list: the host runs them on one thread) unless they name
+//! a process forked with `fork NAME` (`CALLER@NAME:`; on the host, a child process that makes
+//! the calls it is sent). A call that would sleep (no
 //! `IPC_NOWAIT`) is interrupted at once on both sides and returns `EINTR`, unless it is
 //! `spawn`ed: then it sleeps on a thread of its own (another thread of the same process)
 //! until a later line wakes it or `join` interrupts it. After every line, the runner waits
@@ -45,8 +52,8 @@
 //!   Linux only);
 //! - [`Differ`] runs both side by side and reports each divergence with its line (see
 //!   [`diff`](mod@diff) for what is compared and how times, pids and addresses are normalised);
-//! - [`random::generate`] writes a seeded random scenario (non-blocking calls, and spawned
-//!   calls that sleep until later lines wake them);
+//! - [`random::generate`] writes a seeded random scenario (non-blocking calls, spawned calls
+//!   that sleep until later lines wake them, forked processes that make calls and exit);
 //! - [`trace::render`] prints a line strace-style; [`ipcs::ipcs`] lists a namespace's objects
 //!   like util-linux `ipcs`.
 //!

@@ -67,6 +67,8 @@ impl Tok {
 pub struct Parser {
     file: String,
     names: HashMap<String, NameKind>,
+    /// Processes that have exited (their names stay declared).
+    exited: Vec<String>,
 }
 
 struct Cursor<'a> {
@@ -316,7 +318,7 @@ fn lex(file: &str, number: usize, text: &str) -> Result<(Vec<(usize, Tok)>, usiz
                 }
             }
             toks.push((col, Tok::Str(bytes)));
-        } else if "(),=|+-:".contains(c) {
+        } else if "(),=|+-:@".contains(c) {
             toks.push((col, Tok::Punct(c)));
             i += 1;
         } else {
@@ -350,6 +352,7 @@ impl Parser {
         Parser {
             file: file.to_owned(),
             names,
+            exited: Vec::new(),
         }
     }
 
@@ -419,6 +422,12 @@ impl Parser {
                 }
                 let mut words = Vec::new();
                 while c.peek().is_some() {
+                    // A number above i64::MAX (shmmax, shmall are unsigned longs) as written.
+                    if let Some(Tok::Num(n)) = c.peek() {
+                        words.push(n.to_string());
+                        c.pos += 1;
+                        continue;
+                    }
                     words.push(c.signed_term("a number")?.to_string());
                 }
                 if words.is_empty() {
@@ -441,6 +450,11 @@ impl Parser {
                         "a spawned call binds no name and expects nothing: `join NAME = …` does",
                     ));
                 }
+                if call.process.is_some() {
+                    return Err(c.error(
+                        "spawned calls run in the scenario's own process, not a forked one",
+                    ));
+                }
                 if !matches!(
                     call.sys,
                     Sys::MsgSnd | Sys::MsgRcv | Sys::SemOp | Sys::SemTimedOp
@@ -448,6 +462,44 @@ impl Parser {
                     return Err(c.error("only msgsnd, msgrcv, semop and semtimedop can be spawned"));
                 }
                 Stmt::Spawn { name, call }
+            }
+            Some(Tok::Ident(k)) if k == "fork" && c.peek2() != Some(&Tok::Punct(':')) => {
+                c.pos += 1;
+                let col = c.column();
+                let name = c.ident("a name for the new process")?;
+                self.check_new(&name, NameKind::Process, col, &c)?;
+                let from = match c.peek() {
+                    Some(Tok::Ident(w)) if w == "from" => {
+                        c.pos += 1;
+                        Some(self.live_process(&mut c)?)
+                    }
+                    _ => None,
+                };
+                c.done()?;
+                self.names.insert(name.clone(), NameKind::Process);
+                Stmt::Fork { name, from }
+            }
+            Some(Tok::Ident(k)) if k == "exit" && c.peek2() != Some(&Tok::Punct(':')) => {
+                c.pos += 1;
+                let name = self.live_process(&mut c)?;
+                c.done()?;
+                self.exited.push(name.clone());
+                Stmt::Exit { name }
+            }
+            Some(Tok::Ident(k)) if k == "expire" && c.peek2() != Some(&Tok::Punct(':')) => {
+                c.pos += 1;
+                let col = c.column();
+                let name = c.ident("the name of a spawned semtimedop")?;
+                if self.names.get(&name) != Some(&NameKind::Task) {
+                    return Err(ParseError {
+                        file: self.file.clone(),
+                        line: number,
+                        column: col,
+                        message: format!("`{name}` is not a spawned call"),
+                    });
+                }
+                c.done()?;
+                Stmt::Expire { name }
             }
             Some(Tok::Ident(k)) if k == "join" && c.peek2() != Some(&Tok::Punct(':')) => {
                 c.pos += 1;
@@ -469,7 +521,15 @@ impl Parser {
                 c.done()?;
                 Stmt::Join { name, expect }
             }
-            _ => Stmt::Call(self.call(&mut c)?),
+            _ => {
+                let call = self.call(&mut c)?;
+                if call.sys == Sys::Unshare && call.process.is_none() {
+                    return Err(
+                        c.error("unshare runs in a forked process (`p2: unshare(CLONE_SYSVSEM)`)")
+                    );
+                }
+                Stmt::Call(call)
+            }
         };
         Ok(Some(Line {
             number,
@@ -741,14 +801,52 @@ impl Parser {
         Ok(Stmt::Put { target, items })
     }
 
+    /// A forked process that has not exited.
+    fn live_process(&self, c: &mut Cursor<'_>) -> Result<String, ParseError> {
+        let col = c.column();
+        let name = c.ident("the name of a forked process")?;
+        let why = if self.names.get(&name) != Some(&NameKind::Process) {
+            format!("`{name}` is not a forked process (`fork {name}` declares one)")
+        } else if self.exited.contains(&name) {
+            format!("process `{name}` has exited")
+        } else {
+            return Ok(name);
+        };
+        Err(ParseError {
+            file: self.file.clone(),
+            line: c.line,
+            column: col,
+            message: why,
+        })
+    }
+
     fn call(&mut self, c: &mut Cursor<'_>) -> Result<CallLine, ParseError> {
         let mut caller = "root".to_owned();
-        if let (Some(Tok::Ident(who)), Some(Tok::Punct(':'))) = (c.peek(), c.peek2()) {
-            if self.names.get(who) != Some(&NameKind::Caller) {
-                return Err(c.error(format!("`{who}` is not a declared caller")));
+        let mut process = None;
+        // `CALLER:`, `CALLER@PROCESS:` or `PROCESS:` (root in that process).
+        let prefix = matches!(
+            (c.peek(), c.peek2()),
+            (Some(Tok::Ident(_)), Some(Tok::Punct(':' | '@')))
+        );
+        if prefix {
+            let who = c.ident("a caller")?;
+            match self.names.get(&who) {
+                Some(NameKind::Caller) => {
+                    caller = who;
+                    if c.eat('@') {
+                        process = Some(self.live_process(c)?);
+                    }
+                }
+                Some(NameKind::Process) => {
+                    c.pos -= 1;
+                    process = Some(self.live_process(c)?);
+                }
+                _ => {
+                    c.pos -= 1;
+                    return Err(c.error(format!("`{who}` is not a declared caller or process")));
+                }
             }
-            caller = who.clone();
-            c.pos += 2;
+            c.punct(':')?;
         }
         let mut bind = None;
         if let (Some(Tok::Ident(name)), Some(Tok::Punct('='))) = (c.peek(), c.peek2()) {
@@ -817,6 +915,7 @@ impl Parser {
         };
         Ok(CallLine {
             caller,
+            process,
             bind,
             sys,
             args,
@@ -848,10 +947,10 @@ impl Parser {
         let base = match c.peek() {
             Some(Tok::Ident(s)) if s == "BAD" => Some(Base::Bad),
             Some(Tok::Ident(s)) if symbols::constant(s).is_none() => match self.names.get(s) {
-                Some(NameKind::Caller | NameKind::Task) => {
-                    return Err(
-                        c.error(format!("`{s}` is a caller or a spawned call, not a value"))
-                    );
+                Some(NameKind::Caller | NameKind::Task | NameKind::Process) => {
+                    return Err(c.error(format!(
+                        "`{s}` is a caller, a process or a spawned call, not a value"
+                    )));
                 }
                 Some(_) => Some(Base::Name(s.clone())),
                 None => {
@@ -960,7 +1059,10 @@ mod tests {
         let e = one("msgget(1)").unwrap_err();
         assert!(e.message.contains("takes 2 arguments"), "{e}");
         let e = one("bob: msgget(1, 2)").unwrap_err();
-        assert!(e.message.contains("not a declared caller"), "{e}");
+        assert!(
+            e.message.contains("not a declared caller or process"),
+            "{e}"
+        );
         let e = one("put b 0 i32:").unwrap_err();
         assert!(
             e.message.contains("expected a number, found end of line"),
@@ -970,5 +1072,66 @@ mod tests {
         assert!(e.message.contains("reserved"), "{e}");
         let e = one("msgget(0, 0) = EWHAT").unwrap_err();
         assert!(e.message.contains("unknown errno"), "{e}");
+    }
+
+    #[test]
+    fn calls_name_a_forked_process_after_the_caller_until_it_exits() {
+        let mut p = Parser::new("t");
+        p.line(1, "caller alice uid=1000 gid=1000").unwrap();
+        p.line(2, "fork p2").unwrap();
+        let call = |p: &mut Parser, n, text| match p.line(n, text).unwrap().unwrap().stmt {
+            Stmt::Call(c) => (c.caller, c.process),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            call(&mut p, 3, "alice@p2: msgget(0, 0)"),
+            ("alice".into(), Some("p2".into()))
+        );
+        assert_eq!(
+            call(&mut p, 4, "p2: msgget(0, 0)"),
+            ("root".into(), Some("p2".into()))
+        );
+        let e = p.line(5, "spawn r p2: semop(0, 0, 1)").unwrap_err();
+        assert!(e.message.contains("scenario's own process"), "{e}");
+        assert_eq!(
+            p.line(6, "exit p2").unwrap().unwrap().stmt,
+            Stmt::Exit { name: "p2".into() }
+        );
+        let e = p.line(7, "alice@p2: msgget(0, 0)").unwrap_err();
+        assert!(e.message.contains("process `p2` has exited"), "{e}");
+        let e = p.line(8, "exit p2").unwrap_err();
+        assert!(e.message.contains("has exited"), "{e}");
+        let e = p.line(9, "alice@alice: msgget(0, 0)").unwrap_err();
+        assert!(e.message.contains("not a forked process"), "{e}");
+        assert_eq!(
+            p.line(12, "fork p3 from p2").unwrap_err().message,
+            "process `p2` has exited"
+        );
+        p.line(13, "fork p4").unwrap();
+        assert_eq!(
+            p.line(14, "fork p5 from p4").unwrap().unwrap().stmt,
+            Stmt::Fork {
+                name: "p5".into(),
+                from: Some("p4".into())
+            }
+        );
+        let e = p.line(10, "fork p2").unwrap_err();
+        assert!(e.message.contains("already declared"), "{e}");
+        let e = p.line(11, "unshare(CLONE_SYSVSEM)").unwrap_err();
+        assert!(e.message.contains("in a forked process"), "{e}");
+        let e = p.line(11, "expire p2").unwrap_err();
+        assert!(e.message.contains("not a spawned call"), "{e}");
+    }
+
+    #[test]
+    fn sysctl_values_above_i64_max_are_kept_as_written() {
+        let s = one("sysctl shmmax 18446744073709551615").unwrap();
+        assert_eq!(
+            s,
+            Stmt::Sysctl {
+                name: "shmmax".into(),
+                value: "18446744073709551615".into()
+            }
+        );
     }
 }

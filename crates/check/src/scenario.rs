@@ -29,6 +29,13 @@ pub enum Sys {
     ShmDt,
     /// `shmctl(shmid, cmd, buf)`.
     ShmCtl,
+    /// `mprotect(addr, len, prot)`, on shm attachments only (splits them).
+    Mprotect,
+    /// `munmap(addr, len)`, on shm attachments only (splits or closes them).
+    Munmap,
+    /// `unshare(flags)`, `CLONE_SYSVSEM` only, in a forked process: a new, empty undo list
+    /// (the old one applied if the process was its last holder).
+    Unshare,
 }
 
 impl Sys {
@@ -48,6 +55,10 @@ impl Sys {
         Sys::ShmCtl,
     ];
 
+    /// The other calls a scenario may make (not System V calls: the random generator and the
+    /// call counts leave them out): the memory calls on attachments, and `unshare`.
+    pub const OTHER: [Sys; 3] = [Sys::Mprotect, Sys::Munmap, Sys::Unshare];
+
     /// The call's name, as written in a scenario.
     pub fn name(self) -> &'static str {
         match self {
@@ -63,23 +74,33 @@ impl Sys {
             Sys::ShmAt => "shmat",
             Sys::ShmDt => "shmdt",
             Sys::ShmCtl => "shmctl",
+            Sys::Mprotect => "mprotect",
+            Sys::Munmap => "munmap",
+            Sys::Unshare => "unshare",
         }
     }
 
     /// The call named `name`.
     pub fn from_name(name: &str) -> Option<Sys> {
-        Sys::ALL.into_iter().find(|s| s.name() == name)
+        Sys::ALL
+            .into_iter()
+            .chain(Sys::OTHER)
+            .find(|s| s.name() == name)
     }
 
     /// How many arguments the call takes: the least and the most (`semctl`'s fourth is
     /// optional).
     pub fn arity(self) -> (usize, usize) {
         match self {
-            Sys::ShmDt => (1, 1),
-            Sys::MsgGet => (2, 2),
-            Sys::MsgCtl | Sys::SemGet | Sys::SemOp | Sys::ShmGet | Sys::ShmAt | Sys::ShmCtl => {
-                (3, 3)
-            }
+            Sys::ShmDt | Sys::Unshare => (1, 1),
+            Sys::MsgGet | Sys::Munmap => (2, 2),
+            Sys::MsgCtl
+            | Sys::SemGet
+            | Sys::SemOp
+            | Sys::ShmGet
+            | Sys::ShmAt
+            | Sys::ShmCtl
+            | Sys::Mprotect => (3, 3),
             Sys::SemCtl => (3, 4),
             Sys::MsgSnd | Sys::SemTimedOp => (4, 4),
             Sys::MsgRcv => (5, 5),
@@ -102,9 +123,28 @@ impl Sys {
             Sys::ShmAt => nr::SHMAT,
             Sys::ShmDt => nr::SHMDT,
             Sys::ShmCtl => nr::SHMCTL,
+            Sys::Mprotect => i64::from(MPROTECT),
+            Sys::Munmap => i64::from(MUNMAP),
+            Sys::Unshare => i64::from(UNSHARE),
         }
     }
 }
+
+/// The mprotect(2) syscall number on the compile target.
+#[cfg(target_arch = "x86_64")]
+const MPROTECT: i32 = 10;
+/// The munmap(2) syscall number on the compile target.
+#[cfg(target_arch = "x86_64")]
+const MUNMAP: i32 = 11;
+/// The unshare(2) syscall number on the compile target.
+#[cfg(target_arch = "x86_64")]
+const UNSHARE: i32 = 272;
+#[cfg(not(target_arch = "x86_64"))]
+const UNSHARE: i32 = 97;
+#[cfg(not(target_arch = "x86_64"))]
+const MPROTECT: i32 = 226;
+#[cfg(not(target_arch = "x86_64"))]
+const MUNMAP: i32 = 215;
 
 impl fmt::Display for Sys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,6 +165,8 @@ pub enum NameKind {
     Attachment,
     /// A call started in the background (`spawn NAME …`), until `join NAME`.
     Task,
+    /// A process forked from the scenario's process (`fork NAME`), until `exit NAME`.
+    Process,
 }
 
 /// The base of an argument that names something.
@@ -171,11 +213,13 @@ impl fmt::Display for Expect {
     }
 }
 
-/// A call line: `[CALLER:] [NAME =] call(ARGS) [= EXPECTED]`.
+/// A call line: `[CALLER[@PROCESS]:] [NAME =] call(ARGS) [= EXPECTED]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallLine {
     /// Who calls (`root` when not given).
     pub caller: String,
+    /// The process the call runs in: `None` for the scenario's own process.
+    pub process: Option<String>,
     /// The name the result is bound to.
     pub bind: Option<String>,
     /// The call.
@@ -291,6 +335,26 @@ pub enum Stmt {
         /// The call (its `expect` is `None`: the result is checked by `join`).
         call: CallLine,
     },
+    /// Forks a new process from the scenario's process or a forked one: its own pid, a copy
+    /// of each attachment of its parent (opened by the parent), an empty `SEM_UNDO` list.
+    Fork {
+        /// Its name (`CALLER@NAME: call(…)` calls in it).
+        name: String,
+        /// The forked process it is forked from (`fork NAME from PARENT`); `None` for the
+        /// scenario's own.
+        from: Option<String>,
+    },
+    /// Ends a forked process: its attachments close and its `SEM_UNDO` list is applied.
+    Exit {
+        /// The process.
+        name: String,
+    },
+    /// Lets the timeout of a spawned `semtimedop` pass (the host waits for it; the
+    /// emulation's manual clock moves past the deadline).
+    Expire {
+        /// The spawned call.
+        name: String,
+    },
     /// Waits for a spawned call to return (interrupting it if it is still asleep after a
     /// while) and takes its result.
     Join {
@@ -323,7 +387,8 @@ pub struct Scenario {
 
 /// Names a scenario may not declare: keywords and the predefined caller.
 pub const RESERVED: &[&str] = &[
-    "BAD", "root", "caller", "buffer", "put", "show", "sysctl", "ok",
+    "BAD", "root", "caller", "buffer", "put", "show", "sysctl", "ok", "fork", "from", "exit",
+    "expire", "spawn", "join",
 ];
 
 /// The sysctls a `sysctl` line may set.

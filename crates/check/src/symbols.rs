@@ -57,6 +57,11 @@ pub const CONSTANTS: &[(&str, i64)] = &[
     ("SHMLBA", abi::SHMLBA as i64),
     ("PAGE_SIZE", abi::PAGE_SIZE as i64),
     ("NULL", 0),
+    ("PROT_NONE", 0),
+    ("PROT_READ", 1),
+    ("PROT_WRITE", 2),
+    ("PROT_EXEC", 4),
+    ("CLONE_SYSVSEM", 0x0004_0000),
 ];
 
 /// The value of constant `name`.

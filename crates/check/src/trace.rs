@@ -13,8 +13,17 @@ pub fn render(line: &Line, step: &Step, buffers: &[String]) -> String {
     let head = match &line.stmt {
         Stmt::Call(call) => {
             let mut s = String::new();
-            if call.caller != "root" {
-                let _ = write!(s, "{}: ", call.caller);
+            match (&call.process, call.caller.as_str()) {
+                (Some(p), "root") => {
+                    let _ = write!(s, "{p}: ");
+                }
+                (Some(p), caller) => {
+                    let _ = write!(s, "{caller}@{p}: ");
+                }
+                (None, "root") => {}
+                (None, caller) => {
+                    let _ = write!(s, "{caller}: ");
+                }
             }
             if let Some(b) = &call.bind {
                 let _ = write!(s, "{b} = ");

@@ -41,3 +41,40 @@ shmdt(a) = 0
     assert_eq!(refused, vec![5, 6, 7, 8, 9], "{:#?}", report.findings);
     assert_eq!(report.findings.len(), 5, "{:#?}", report.findings);
 }
+
+#[test]
+fn memory_calls_reaching_past_the_scenarios_attachments_are_refused_on_the_host() {
+    let text = "\
+buffer b 8192
+m = shmget(IPC_PRIVATE, 8192, 0600)
+a = shmat(m, 0, 0) = ok
+munmap(b, 4096)
+mprotect(b, 4096, PROT_READ)
+munmap(a+4096, 4096) = 0
+mprotect(a, 8192, PROT_READ)
+fork p2
+p2: munmap(b, 4096)
+p2: munmap(a, 4096) = 0
+p2: mprotect(a, 4096, PROT_READ)
+mprotect(a, 4096, PROT_READ) = 0
+munmap(a, 12288)
+";
+    let scenario = parse("memory.scn", text).expect("parses");
+    let report = match diff(&scenario) {
+        Ok(r) => r,
+        Err(DiffError::Unsupported(why)) => {
+            println!("skipping: {why}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let refused: Vec<usize> = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f.problem, Problem::Refused { side: "host", .. }))
+        .map(|f| f.line)
+        .collect();
+    // munmap(a, 12288) reaches past the attachment on the host; the emulation runs it.
+    assert_eq!(refused, vec![4, 5, 7, 9, 11, 13], "{:#?}", report.findings);
+    assert_eq!(report.findings.len(), 6, "{:#?}", report.findings);
+}

@@ -6,7 +6,10 @@
 //! child, and locks other threads held (the allocator's, stdio's…) may never be released, so
 //! the child may only do what is async-signal-safe (signal-safety(7)). The child here runs
 //! nothing but raw syscalls on memory prepared before the fork (the steps, a shared result
-//! page, two pipes), allocates nothing, cannot panic, and leaves with `_exit(2)`.
+//! page, a pipe and a socket) or on its stack (the call records [`HostProcess::call`] sends it
+//! later, and the descriptors a [`HostProcess::fork`] record passes), allocates nothing,
+//! cannot panic, and leaves with `_exit(2)`. A process it forks (raw clone(2), not glibc's
+//! fork, whose atfork handlers take locks) runs the same loop.
 //!
 //! Isolation: fork(2) copies every shared mapping of the process, System V attachments
 //! included, and each copy counts (`shm_open()`: `shm_nattch`+1, `shm_atim`, `shm_lprid`; at
@@ -153,6 +156,62 @@ impl ChildStep {
     }
 }
 
+/// A `MAP_SHARED` anonymous page range made before a child is forked, through which the
+/// child copies bytes from and to its own memory ([`HostProcess::read`],
+/// [`HostProcess::write`]); shared by the processes forked from that child too.
+#[derive(Debug)]
+struct Scratch {
+    map: *mut u8,
+}
+
+/// The bytes of a [`Scratch`] a copy may use (one copy moves at most this many); the word
+/// after them is the child's "in a call" flag.
+const SCRATCH_LEN: usize = 64 * 1024;
+/// The whole mapping: the copy area and a page holding the flag.
+const SCRATCH_MAP: usize = SCRATCH_LEN + 4096;
+
+// SAFETY: the mapping is plain memory owned by the `Scratch`; it is only read or written
+// through `&mut HostProcess` (one copy at a time, while the child is waiting for the reply).
+unsafe impl Send for Scratch {}
+// SAFETY: as above: `&Scratch` gives no access to the memory.
+unsafe impl Sync for Scratch {}
+
+impl Scratch {
+    /// The child's "in a call" flag: 1 from just before its syscall until just after.
+    fn in_call(&self) -> bool {
+        // SAFETY: the flag word lies in the mapping, aligned; the child writes it.
+        unsafe { self.map.add(SCRATCH_LEN).cast::<u64>().read_volatile() == 1 }
+    }
+
+    fn new() -> Scratch {
+        // SAFETY: a fresh shared anonymous mapping at an address of the kernel's choosing
+        // aliases no existing memory.
+        let map = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                SCRATCH_MAP,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            map != libc::MAP_FAILED,
+            "sysvipc-host: mmap of {SCRATCH_MAP} shared bytes failed: {}",
+            std::io::Error::last_os_error()
+        );
+        Scratch { map: map.cast() }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // SAFETY: `map` is the mapping made in `new`, unmapped only here.
+        unsafe { libc::munmap(self.map.cast(), SCRATCH_MAP) };
+    }
+}
+
 /// Result slots shared with a forked child: a `MAP_SHARED` anonymous mapping with two words
 /// per step, `[state, value]` (state 0: not run, [`RAN_OK`]: value is the result,
 /// [`RAN_ERR`]: value is the errno).
@@ -254,6 +313,28 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
+/// A connected pair of Unix stream sockets, both close-on-exec: `(child's end, parent's end)`.
+/// The parent writes call records on its end and can pass descriptors with them.
+fn socketpair() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    assert!(
+        rc == 0,
+        "sysvipc-host: socketpair failed: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
 /// The `[start, end)` of a `/proc/self/maps` line that maps a System V segment: its path is
 /// the segment's shmem file, `/SYSV` and the key in 8 hex digits, unlinked (`newseg()` in
 /// `ipc/shm.c`).
@@ -332,7 +413,13 @@ fn close_other_fds(keep: [RawFd; 2]) {
 /// What the forked child runs: the steps, a byte on `done`, then it waits until `go` reaches
 /// end-of-file (the parent closed its end, or died) and exits. Async-signal-safe only (see
 /// the module docs): raw syscalls on memory that existed before the fork.
-fn child_main(steps: &[ChildStep], slots: &SharedSlots, done: RawFd, go: RawFd) -> ! {
+fn child_main(
+    steps: &[ChildStep],
+    slots: &SharedSlots,
+    scratch: usize,
+    done: RawFd,
+    go: RawFd,
+) -> ! {
     // SAFETY: prctl takes no pointers here. PR_SET_PDEATHSIG: if the namespace thread (the
     // forking thread, which is alive: it waits for `done`) ends, the child is killed.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
@@ -346,17 +433,383 @@ fn child_main(steps: &[ChildStep], slots: &SharedSlots, done: RawFd, go: RawFd) 
     while unsafe { libc::write(done, ptr::from_ref(&byte).cast(), 1) } < 0
         && last_errno() == Errno::EINTR
     {}
-    let mut sink = 0u8;
+    serve(scratch, done, go)
+}
+
+/// The loop of a live child: runs each call record read from `go` and answers on `done`,
+/// until end-of-file on `go`; then exits. A fork record makes a grandchild that serves the
+/// two descriptors passed with it. Async-signal-safe only, as `child_main`.
+fn serve(scratch: usize, mut done: RawFd, mut go: RawFd) -> ! {
+    let in_call = ptr::with_exposed_provenance_mut::<u64>(scratch + SCRATCH_LEN);
+    // Children of this child (forks from a forked process) are reaped by the kernel.
+    // SAFETY: signal(2) with SIG_IGN takes no handler code; this process has one thread.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    let base = BaseCreds::current();
+    let mut record = [0u64; RECORD_WORDS];
     loop {
-        // SAFETY: read writes at most one byte into `sink`, which is alive.
-        let n = unsafe { libc::read(go, ptr::from_mut(&mut sink).cast(), 1) };
-        if n == 0 || (n < 0 && last_errno() != Errno::EINTR) {
+        let mut passed = [-1 as RawFd; 2];
+        if !recv_record(go, &mut record, &mut passed) {
             break;
         }
+        let (state, value) = if record[0] == COPY_RECORD {
+            let (dst, src, len) = (record[1] as usize, record[2] as usize, record[3] as usize);
+            // SAFETY: the parent vouched that both ranges are mapped in this child, readable
+            // and writable as needed (`HostProcess::read` / `write`), and they do not overlap
+            // (one is the scratch, never an attachment).
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    ptr::with_exposed_provenance::<u8>(src),
+                    ptr::with_exposed_provenance_mut::<u8>(dst),
+                    len,
+                );
+            }
+            (RAN_OK, 0)
+        } else if record[0] == FORK_RECORD {
+            match passed {
+                [new_done, new_go] if new_done >= 0 && new_go >= 0 => {
+                    // SAFETY: clone(2) with only SIGCHLD is fork(2) without glibc's handlers
+                    // (whose locks another thread of the original process may have held); it
+                    // takes no pointers here.
+                    let pid = unsafe {
+                        libc::syscall(libc::SYS_clone, libc::SIGCHLD as c_long, 0, 0, 0, 0)
+                    };
+                    if pid == 0 {
+                        // The grandchild: it serves the new channel only.
+                        close_other_fds([new_done, new_go]);
+                        done = new_done;
+                        go = new_go;
+                        let byte = 1u8;
+                        write_all(done, std::slice::from_ref(&byte));
+                        continue;
+                    }
+                    close_fd(new_done);
+                    close_fd(new_go);
+                    match check(pid) {
+                        Ok(pid) => (RAN_OK, pid),
+                        Err(e) => (RAN_ERR, i64::from(e.raw())),
+                    }
+                }
+                _ => (RAN_HARNESS, 0),
+            }
+        } else {
+            for fd in passed {
+                close_fd(fd);
+            }
+            match base {
+                Some(base) => {
+                    // SAFETY: the flag word of the scratch, shared with the parent, which
+                    // only reads it.
+                    unsafe { in_call.write_volatile(1) };
+                    let r = run_record(&base, &record);
+                    // SAFETY: as above.
+                    unsafe { in_call.write_volatile(0) };
+                    r
+                }
+                None => (RAN_HARNESS, 0),
+            }
+        };
+        let reply = [state as u64, value as u64];
+        write_all(done, words_as_bytes(&reply));
     }
     // SAFETY: _exit(2) is async-signal-safe and ends the child without running any handler
     // or destructor of the parent's state.
     unsafe { libc::_exit(0) }
+}
+
+/// The words of a call record sent to a live child: the syscall number, its six arguments,
+/// then the credentials (euid, egid, fsgid, capabilities or [`KEEP_CAPS`], the number of
+/// groups and up to [`MAX_GROUPS`] groups).
+const RECORD_WORDS: usize = 12 + MAX_GROUPS;
+/// The most supplementary groups a call in a live child can have.
+pub const MAX_GROUPS: usize = 16;
+/// In a record's capability word: leave what the kernel leaves after the uid switch.
+const KEEP_CAPS: u64 = u64::MAX;
+/// A reply's state: the credentials could not be switched (a harness failure).
+const RAN_HARNESS: i64 = 3;
+/// In a record's first word: fork a grandchild that serves the two descriptors passed with
+/// the record (the write end of its answers, its end of the call socket).
+const FORK_RECORD: u64 = u64::MAX;
+/// In a record's first word: copy `record[3]` bytes from `record[2]` to `record[1]`, within
+/// the child's memory (one side is the scratch shared with the parent).
+const COPY_RECORD: u64 = u64::MAX - 1;
+
+fn close_fd(fd: RawFd) {
+    if fd >= 0 {
+        // SAFETY: close takes no pointers; `fd` was received for this process and is not
+        // used afterwards.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Reads one record from socket `go`, and up to two descriptors passed with it into
+/// `passed`; `false` at end-of-file or on an error. Allocates nothing.
+fn recv_record(go: RawFd, record: &mut [u64; RECORD_WORDS], passed: &mut [RawFd; 2]) -> bool {
+    let bytes = words_as_bytes_mut(record);
+    // Room for one SCM_RIGHTS message of two ints, aligned for cmsghdr.
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_mut_ptr().cast(),
+        iov_len: bytes.len(),
+    };
+    // SAFETY: an all-zero msghdr is valid; the fields set below point at live buffers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    let n = loop {
+        // SAFETY: `msg` describes `bytes` and `control`, both alive and writable.
+        let n = unsafe { libc::recvmsg(go, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n < 0 && last_errno() == Errno::EINTR {
+            continue;
+        }
+        break n;
+    };
+    if n <= 0 {
+        return false;
+    }
+    // SAFETY: the kernel filled `control` with `msg_controllen` bytes of cmsghdrs; the CMSG
+    // macros stay inside it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c).cast::<RawFd>();
+                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
+                for (i, slot) in passed.iter_mut().enumerate().take(count) {
+                    *slot = data.add(i).read_unaligned();
+                }
+                // Any more than two are closed at once.
+                for i in 2..count {
+                    close_fd(data.add(i).read_unaligned());
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    let got = usize::try_from(n).unwrap_or(0);
+    got == bytes.len() || read_exact(go, &mut bytes[got..])
+}
+
+/// Sends `bytes` on socket `fd` with the descriptors `fds` attached (SCM_RIGHTS).
+fn send_with_fds(fd: RawFd, bytes: &[u8], fds: [RawFd; 2]) -> bool {
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: an all-zero msghdr is valid; the fields set below point at live buffers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a size computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(8) } as _;
+    // SAFETY: `control` has room for one cmsghdr with two ints (CMSG_SPACE(8) <= 64 bytes).
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(8) as _;
+        let data = libc::CMSG_DATA(c).cast::<RawFd>();
+        data.write_unaligned(fds[0]);
+        data.add(1).write_unaligned(fds[1]);
+    }
+    // SAFETY: `msg` describes `bytes` and `control`, both alive.
+    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+    let sent = usize::try_from(n).unwrap_or(0);
+    n > 0 && (sent == bytes.len() || write_all(fd, &bytes[sent..]))
+}
+
+/// The credentials the child was forked with, read once (raw syscalls, no allocation), to
+/// which it returns after each call.
+#[derive(Clone, Copy)]
+struct BaseCreds {
+    uid: [u32; 3],
+    gid: [u32; 3],
+    groups: [u32; MAX_GROUPS],
+    ngroups: usize,
+    caps: [u32; 6],
+}
+
+impl BaseCreds {
+    fn current() -> Option<BaseCreds> {
+        let mut b = BaseCreds {
+            uid: [0; 3],
+            gid: [0; 3],
+            groups: [0; MAX_GROUPS],
+            ngroups: 0,
+            caps: [0; 6],
+        };
+        let [r, e, s] = &mut b.uid;
+        // SAFETY: getresuid writes one uid through each pointer, all alive.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_getresuid,
+                r as *mut u32,
+                e as *mut u32,
+                s as *mut u32,
+            )
+        };
+        check(rc).ok()?;
+        let [r, e, s] = &mut b.gid;
+        // SAFETY: as above, gids.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_getresgid,
+                r as *mut u32,
+                e as *mut u32,
+                s as *mut u32,
+            )
+        };
+        check(rc).ok()?;
+        // SAFETY: getgroups writes at most MAX_GROUPS gids into `groups`, which has room.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getgroups,
+                MAX_GROUPS as c_long,
+                b.groups.as_mut_ptr(),
+            )
+        };
+        b.ngroups = usize::try_from(check(n).ok()?).ok()?;
+        let mut header = [0x2008_0522u32, 0];
+        // SAFETY: version 3: the kernel writes two {effective, permitted, inheritable}
+        // triples, six u32s, which `caps` holds.
+        let rc =
+            unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), b.caps.as_mut_ptr()) };
+        check(rc).ok()?;
+        Some(b)
+    }
+}
+
+fn capset_raw(caps: &[u32; 6]) -> bool {
+    let mut header = [0x2008_0522u32, 0];
+    // SAFETY: version 3: the kernel reads two triples (six u32s) from `caps`.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, header.as_mut_ptr(), caps.as_ptr()) };
+    rc == 0
+}
+
+fn setres(nr: c_long, ids: [u32; 3]) -> bool {
+    // SAFETY: setresuid/setresgid take no pointers; this process has one thread.
+    let rc = unsafe {
+        libc::syscall(
+            nr,
+            c_long::from(ids[0]),
+            c_long::from(ids[1]),
+            c_long::from(ids[2]),
+        )
+    };
+    rc == 0
+}
+
+fn setgroups_raw(groups: &[u32]) -> bool {
+    // SAFETY: the kernel reads `groups.len()` gids from the slice.
+    let rc = unsafe { libc::syscall(libc::SYS_setgroups, groups.len() as c_long, groups.as_ptr()) };
+    rc == 0
+}
+
+fn setfsgid_raw(gid: u32) {
+    // SAFETY: setfsgid takes no pointers.
+    unsafe { libc::syscall(libc::SYS_setfsgid, c_long::from(gid)) };
+}
+
+/// Runs the call of `record` as its credentials and back: `(state, value)` of a reply.
+/// Allocates nothing (the child is a fork of a multi-threaded process).
+fn run_record(base: &BaseCreds, record: &[u64; RECORD_WORDS]) -> (i64, i64) {
+    let [
+        nr,
+        a0,
+        a1,
+        a2,
+        a3,
+        a4,
+        a5,
+        euid,
+        egid,
+        fsgid,
+        caps,
+        ngroups,
+        ..,
+    ] = *record;
+    let groups = &record[12..];
+    let mut gids = [0u32; MAX_GROUPS];
+    let n = (ngroups as usize).min(MAX_GROUPS);
+    for (g, w) in gids.iter_mut().zip(groups).take(n) {
+        *g = *w as u32;
+    }
+    let switched = setres(libc::SYS_setresgid, [base.gid[0], egid as u32, base.gid[2]])
+        && {
+            setfsgid_raw(fsgid as u32);
+            setgroups_raw(&gids[..n])
+        }
+        && setres(libc::SYS_setresuid, [base.uid[0], euid as u32, base.uid[2]])
+        && (caps == KEEP_CAPS || {
+            let mut c = base.caps;
+            // Effective: the mask, within the permitted set.
+            c[0] = (caps as u32) & base.caps[1];
+            c[3] = ((caps >> 32) as u32) & base.caps[4];
+            capset_raw(&c)
+        });
+    let reply = if switched {
+        // SAFETY: the parent vouched for the pointers (`HostProcess::call`); whatever the
+        // call does, it does in this child's own address space.
+        let r = unsafe { libc::syscall(nr as c_long, a0, a1, a2, a3, a4, a5) };
+        match check(r) {
+            Ok(v) => (RAN_OK, v),
+            Err(e) => (RAN_ERR, i64::from(e.raw())),
+        }
+    } else {
+        (RAN_HARNESS, i64::from(last_errno().raw()))
+    };
+    let back = setres(libc::SYS_setresuid, base.uid)
+        && capset_raw(&base.caps)
+        && setres(libc::SYS_setresgid, base.gid)
+        && setgroups_raw(&base.groups[..base.ngroups.min(MAX_GROUPS)]);
+    setfsgid_raw(base.gid[1]);
+    if back { reply } else { (RAN_HARNESS, 0) }
+}
+
+fn words_as_bytes<const N: usize>(w: &[u64; N]) -> &[u8] {
+    // SAFETY: any u64 array is readable as its bytes; the length is exact.
+    unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<u8>(), N * 8) }
+}
+
+fn words_as_bytes_mut<const N: usize>(w: &mut [u64; N]) -> &mut [u8] {
+    // SAFETY: every byte pattern is a valid u64; the length is exact.
+    unsafe { std::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<u8>(), N * 8) }
+}
+
+/// Reads exactly `buf.len()` bytes; `false` at end-of-file or on an error.
+fn read_exact(fd: RawFd, buf: &mut [u8]) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: read writes at most `rest.len()` bytes into `rest`.
+        let n = unsafe { libc::read(fd, rest.as_mut_ptr().cast(), rest.len()) };
+        if n == 0 || (n < 0 && last_errno() != Errno::EINTR) {
+            return false;
+        }
+        done += usize::try_from(n).unwrap_or(0);
+    }
+    true
+}
+
+/// Writes all of `buf`; `false` on an error.
+fn write_all(fd: RawFd, buf: &[u8]) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: write reads `rest.len()` bytes from `rest`.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n < 0 && last_errno() == Errno::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        done += usize::try_from(n).unwrap_or(0);
+    }
+    true
 }
 
 /// How the wait for a child's "done" byte ended.
@@ -452,8 +905,10 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         }
     }
     let slots = SharedSlots::new(steps.len());
+    let scratch = std::sync::Arc::new(Scratch::new());
+    let scratch_addr = scratch.map as usize;
     let (done_rd, done_wr) = pipe();
-    let (go_rd, go_wr) = pipe();
+    let (go_rd, go_wr) = socketpair();
     let pid = {
         let _exclusive = FORK_LOCK.write().unwrap_or_else(PoisonError::into_inner);
         let foreign: Vec<usize> = attached()
@@ -475,7 +930,7 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         // raw syscalls on memory that existed before the fork and never returns.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            child_main(steps, &slots, done_fd, go_fd);
+            child_main(steps, &slots, scratch_addr, done_fd, go_fd);
         }
         let fork_error = (pid < 0).then(last_errno);
         for (start, end) in hidden {
@@ -493,9 +948,13 @@ pub(crate) fn fork(ours: &Attachments, steps: &[ChildStep], timeout: Duration) -
         pid,
         results: Vec::new(),
         go: Some(go_wr),
+        done: None,
+        pidfd: None,
+        scratch,
     };
     match wait_ready(&done_rd, timeout) {
         Ready::Done => {
+            process.done = Some(done_rd);
             process.results = slots
                 .all()
                 .into_iter()
@@ -535,6 +994,27 @@ pub struct HostProcess {
     results: Vec<Result<usize, Errno>>,
     /// The write end of the pipe the child waits on; `None` once it has been told to exit.
     go: Option<OwnedFd>,
+    /// The read end of the pipe the child answers on.
+    done: Option<OwnedFd>,
+    /// For a process forked by a child (not this process's child, so its pid may be reused
+    /// once it is gone): a pidfd that signals it and nobody else.
+    pidfd: Option<OwnedFd>,
+    /// Shared with the child (and the processes forked from it) for copies.
+    scratch: std::sync::Arc<Scratch>,
+}
+
+/// A raw system call for a live child ([`HostProcess::call`]) and the credentials to make it
+/// with.
+#[derive(Clone, Debug)]
+pub struct ChildCall {
+    /// The syscall number.
+    pub nr: i64,
+    /// Its six register arguments.
+    pub args: [u64; 6],
+    /// Who makes it: at most [`MAX_GROUPS`] supplementary groups.
+    pub caller: crate::HostCaller,
+    /// The call may sleep: if it does, interrupt it (as a signal with a handler would: EINTR).
+    pub interrupt_if_asleep: bool,
 }
 
 impl HostProcess {
@@ -547,6 +1027,231 @@ impl HostProcess {
     /// others, or the errno.
     pub fn results(&self) -> &[Result<usize, Errno>] {
         &self.results
+    }
+
+    /// Makes `call` in the child (after its steps, it waits for calls) as `call.caller`, and
+    /// returns its value or errno. A call that sleeps is interrupted if
+    /// `call.interrupt_if_asleep` (the crate's signal, whose no-op handler the child
+    /// inherited); otherwise, or if it neither returns nor sleeps within 20 s, the child is
+    /// killed and [`HostError::Setup`](crate::HostError::Setup) says so, as it does when the
+    /// child cannot switch credentials or has died.
+    ///
+    /// # Safety
+    ///
+    /// The call runs in the child's address space, a copy of this process's made at the fork:
+    /// it cannot change this process's private memory, but it can write through shared
+    /// mappings the child inherited (`MAP_SHARED`, System V attachments). Every pointer the
+    /// call may write through must lie in memory that this process's code does not use as
+    /// Rust objects (a buffer kept for such calls, or unmapped memory).
+    pub unsafe fn call(
+        &mut self,
+        call: &ChildCall,
+    ) -> Result<Result<i64, Errno>, crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        if call.caller.groups.len() > MAX_GROUPS {
+            return Err(fail(format!(
+                "at most {MAX_GROUPS} groups in a child's call"
+            )));
+        }
+        let (Some(go), Some(_)) = (&self.go, &self.done) else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let mut record = [0u64; RECORD_WORDS];
+        record[0] = call.nr as u64;
+        record[1..7].copy_from_slice(&call.args);
+        record[7] = u64::from(call.caller.euid);
+        record[8] = u64::from(call.caller.egid);
+        record[9] = u64::from(call.caller.fsgid.unwrap_or(call.caller.egid));
+        record[10] = call.caller.caps.unwrap_or(KEEP_CAPS);
+        record[11] = call.caller.groups.len() as u64;
+        for (w, g) in record[12..].iter_mut().zip(&call.caller.groups) {
+            *w = u64::from(*g);
+        }
+        if !write_all(go.as_raw_fd(), words_as_bytes(&record)) {
+            return Err(fail(format!("the child {} is gone", self.pid)));
+        }
+        match self.reply(call.interrupt_if_asleep)? {
+            (RAN_OK, v) => Ok(Ok(v)),
+            (RAN_ERR, e) => Ok(Err(Errno::from_raw(e as i32))),
+            (_, e) => Err(fail(format!(
+                "the child {} could not switch its credentials (errno {e})",
+                self.pid
+            ))),
+        }
+    }
+
+    /// Reads `len` bytes at `addr` of the child's memory.
+    ///
+    /// # Safety
+    ///
+    /// `addr..addr + len` must be mapped readable in the child (else it dies of SIGSEGV, and
+    /// this returns an error).
+    pub unsafe fn read(&mut self, addr: usize, len: usize) -> Result<Vec<u8>, crate::HostError> {
+        let mut out = Vec::with_capacity(len);
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(SCRATCH_LEN);
+            self.copy(self.scratch.map as usize, addr + done, n)?;
+            // SAFETY: the child has written `n` bytes into the scratch and waits; nothing
+            // else writes it.
+            out.extend_from_slice(unsafe { std::slice::from_raw_parts(self.scratch.map, n) });
+            done += n;
+        }
+        Ok(out)
+    }
+
+    /// Writes `data` at `addr` of the child's memory.
+    ///
+    /// # Safety
+    ///
+    /// `addr..addr + data.len()` must be mapped writable in the child, and hold nothing the
+    /// child runs on (an attachment of a segment).
+    pub unsafe fn write(&mut self, addr: usize, data: &[u8]) -> Result<(), crate::HostError> {
+        for (i, chunk) in data.chunks(SCRATCH_LEN).enumerate() {
+            // SAFETY: the scratch holds SCRATCH_LEN bytes; the child is waiting for a record.
+            unsafe { ptr::copy_nonoverlapping(chunk.as_ptr(), self.scratch.map, chunk.len()) };
+            self.copy(
+                addr + i * SCRATCH_LEN,
+                self.scratch.map as usize,
+                chunk.len(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Makes the child copy `len` bytes from `src` to `dst`, both its addresses.
+    fn copy(&mut self, dst: usize, src: usize, len: usize) -> Result<(), crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        let Some(go) = &self.go else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let mut record = [0u64; RECORD_WORDS];
+        record[0] = COPY_RECORD;
+        record[1] = dst as u64;
+        record[2] = src as u64;
+        record[3] = len as u64;
+        if !write_all(go.as_raw_fd(), words_as_bytes(&record)) {
+            return Err(fail(format!("the child {} is gone", self.pid)));
+        }
+        match self.reply(false)? {
+            (RAN_OK, _) => Ok(()),
+            (_, e) => Err(fail(format!(
+                "the child {} could not copy (errno {e})",
+                self.pid
+            ))),
+        }
+    }
+
+    /// Waits for the child's answer to a record: `(state, value)`. If `interrupt`, a call
+    /// found asleep in an IPC wait is sent the interrupt signal (once).
+    fn reply(&mut self, interrupt: bool) -> Result<(i64, i64), crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        let Some(done) = &self.done else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let done = done.as_raw_fd();
+        let deadline = Instant::now() + CHILD_TIMEOUT;
+        let mut interrupted = false;
+        loop {
+            let mut pfd = libc::pollfd {
+                fd: done,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: `pfd` is one valid pollfd that outlives the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, 1) };
+            if n > 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                return Err(fail(format!(
+                    "the child {} neither returned nor slept in its call; killed",
+                    self.pid
+                )));
+            }
+            if interrupt
+                && !interrupted
+                && self.scratch.in_call()
+                && crate::thread::process_asleep_in_ipc(self.pid)
+            {
+                self.signal(sys::interrupt_signal());
+                interrupted = true;
+            }
+        }
+        let mut reply = [0u64; 2];
+        if !read_exact(done, words_as_bytes_mut(&mut reply)) {
+            self.kill();
+            return Err(fail(format!("the child {} died in its call", self.pid)));
+        }
+        Ok((reply[0] as i64, reply[1] as i64))
+    }
+
+    /// Forks the child itself (fork(2) in the child): the new process has a copy of the
+    /// child's attachments (each counted as an attach by the child) and no undo list, and
+    /// makes the calls sent to it, as the child does. It is not this process's child: when
+    /// its handle tells it to exit, the kernel reaps it (its parent ignores SIGCHLD), and if
+    /// its parent exits first it lives on, reparented.
+    pub fn fork(&mut self) -> Result<HostProcess, crate::HostError> {
+        let fail = |why: String| crate::HostError::Setup(why);
+        let Some(go) = &self.go else {
+            return Err(fail(format!("the child {} was told to exit", self.pid)));
+        };
+        let (done_rd, done_wr) = pipe();
+        let (go_theirs, go_ours) = socketpair();
+        let mut record = [0u64; RECORD_WORDS];
+        record[0] = FORK_RECORD;
+        let sent = send_with_fds(
+            go.as_raw_fd(),
+            words_as_bytes(&record),
+            [done_wr.as_raw_fd(), go_theirs.as_raw_fd()],
+        );
+        drop((done_wr, go_theirs));
+        if !sent {
+            return Err(fail(format!("the child {} is gone", self.pid)));
+        }
+        let pid = match self.reply(false)? {
+            (RAN_OK, pid) => pid as i32,
+            (_, e) => {
+                return Err(fail(format!(
+                    "the child {} could not fork (errno {e})",
+                    self.pid
+                )));
+            }
+        };
+        // It cannot exit before `go_ours` is closed: its pid is still its own here.
+        // SAFETY: pidfd_open takes no pointers.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, c_long::from(pid), 0 as c_long) };
+        let Ok(fd) = check(fd) else {
+            drop(go_ours);
+            return Err(fail(format!(
+                "pidfd_open of process {pid} failed (Linux 5.3 or later is needed); it exits \
+                 as its call socket is closed"
+            )));
+        };
+        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
+        let pidfd = Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        let mut process = HostProcess {
+            pid,
+            results: Vec::new(),
+            go: Some(go_ours),
+            done: None,
+            pidfd,
+            scratch: std::sync::Arc::clone(&self.scratch),
+        };
+        match wait_ready(&done_rd, CHILD_TIMEOUT) {
+            Ready::Done => {
+                process.done = Some(done_rd);
+                Ok(process)
+            }
+            _ => {
+                process.kill();
+                Err(fail(format!(
+                    "the process {pid} forked by {} did not start",
+                    self.pid
+                )))
+            }
+        }
     }
 
     /// Tells the child to exit (it has been waiting since its last step) and returns once it
@@ -564,6 +1269,15 @@ impl HostProcess {
             return Ok(());
         };
         drop(go);
+        if let Some(fd) = &self.pidfd {
+            // Not our child: the kernel reaps it; its pid may already be another's.
+            return if wait_pidfd(fd, CHILD_TIMEOUT) {
+                Ok(())
+            } else {
+                self.kill();
+                Err(self.pid)
+            };
+        }
         if wait_exited(self.pid, CHILD_TIMEOUT) {
             reap(self.pid);
             Ok(())
@@ -573,12 +1287,38 @@ impl HostProcess {
         }
     }
 
-    /// Kills the child with SIGKILL and reaps it; returns the wait status.
+    /// Sends `sig` to the process: through its pidfd if it has one, else by pid (our
+    /// unreaped child, so the id cannot have been reused).
+    fn signal(&self, sig: libc::c_int) {
+        match &self.pidfd {
+            // SAFETY: pidfd_send_signal with a null siginfo takes no other pointer.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    c_long::from(fd.as_raw_fd()),
+                    c_long::from(sig),
+                    0 as c_long,
+                    0 as c_long,
+                );
+            },
+            // SAFETY: kill takes no pointers; see above.
+            None => unsafe {
+                libc::kill(self.pid, sig);
+            },
+        }
+    }
+
+    /// Kills the child with SIGKILL and reaps it; returns the wait status (0 for a process
+    /// forked by a child: the kernel reaps it).
     fn kill(&mut self) -> i32 {
         self.go = None;
-        // SAFETY: `pid` is our unreaped child, so the id cannot have been reused.
-        unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        reap(self.pid)
+        self.done = None;
+        self.signal(libc::SIGKILL);
+        if self.pidfd.is_some() {
+            0
+        } else {
+            reap(self.pid)
+        }
     }
 }
 
@@ -603,6 +1343,12 @@ fn wait_exited(pid: i32, timeout: Duration) -> bool {
     };
     // SAFETY: pidfd_open returned a new descriptor (an int) that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    wait_pidfd(&fd, timeout)
+}
+
+/// Waits until the process of pidfd `fd` has exited, for at most `timeout`; `false` on
+/// timeout.
+fn wait_pidfd(fd: &OwnedFd, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

@@ -20,7 +20,9 @@
 //! - Child processes: [`HostNamespace::fork`] forks one from the namespace thread that runs
 //!   [`ChildStep`]s (semop, shmat, shmdt) and stays alive, holding the attachments it
 //!   inherited or made, until [`HostProcess::exit`]; its exit detaches them (`shm_lpid`,
-//!   `shm_dtime`) and applies its SEM_UNDO adjustments. [`HostNamespace::fork_semops`] is the
+//!   `shm_dtime`) and applies its SEM_UNDO adjustments. Once its steps have run, it makes the
+//!   raw calls [`HostProcess::call`] sends it, each as the given credentials, and
+//!   [`HostProcess::fork`] forks it in turn. [`HostNamespace::fork_semops`] is the
 //!   short form for semop(2) calls that exits at once; [`HostThread::unshare_sysvsem`] gives a
 //!   spawned thread an undo list of its own.
 //!
@@ -66,7 +68,7 @@ mod sysctl;
 mod thread;
 
 pub use caller::HostCaller;
-pub use child::{ChildStep, HostProcess};
+pub use child::{ChildCall, ChildStep, HostProcess, MAX_GROUPS};
 pub use error::HostError;
 pub use mem::{read_mem, write_mem};
 pub use namespace::{HostChild, HostNamespace};

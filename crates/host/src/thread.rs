@@ -305,9 +305,23 @@ struct Observed {
     syscall: String,
 }
 
+/// Whether process `pid` (a single-threaded child in the middle of a call it was sent) is
+/// asleep in msgsnd, msgrcv, semop or semtimedop, as [`HostJoin::wait_until_blocked`] tells
+/// of a thread. Where its `syscall` file cannot be read (it needs ptrace access, and the
+/// child of a process that switched credentials is not dumpable), interruptible sleep alone
+/// tells: the caller knows the child is inside the call (past reading it), where it sleeps
+/// nowhere else.
+pub(crate) fn process_asleep_in_ipc(pid: i32) -> bool {
+    let seen = Observed::at(&format!("/proc/{pid}/task/{pid}"));
+    seen.blocked_in_ipc() || (seen.state == Some('S') && seen.syscall.starts_with('<'))
+}
+
 impl Observed {
     fn of(tid: i32) -> Observed {
-        let dir = format!("/proc/self/task/{tid}");
+        Observed::at(&format!("/proc/self/task/{tid}"))
+    }
+
+    fn at(dir: &str) -> Observed {
         // The state follows the command name, which is in parentheses and may contain both
         // spaces and parentheses: it is the first field after the last ')'.
         let state = std::fs::read_to_string(format!("{dir}/stat"))

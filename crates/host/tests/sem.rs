@@ -299,3 +299,87 @@ fn unshare_sysvsem_gives_a_thread_its_own_list_applied_when_it_is_dropped() {
         "its +3 was undone"
     );
 }
+
+#[test]
+fn a_live_child_makes_calls_sent_later_as_each_callers_credentials() {
+    let Some(ns) = namespace("a_live_child_makes_calls_sent_later_as_each_callers_credentials")
+    else {
+        return;
+    };
+    let root = HostCaller::root();
+    let id = ns.semget(&root, IPC_PRIVATE, 1, 0o600).unwrap();
+    let mut child = ns.fork(&root, &[]);
+    let getval = |caller: HostCaller| sysvipc_host::ChildCall {
+        nr: libc::SYS_semctl,
+        args: [id as u64, 0, GETVAL as u64, 0, 0, 0],
+        caller,
+        interrupt_if_asleep: false,
+    };
+    // SAFETY: semctl(GETVAL) takes no pointer.
+    let as_root = unsafe { child.call(&getval(root.clone())) }.unwrap();
+    assert_eq!(as_root, Ok(0));
+    // SAFETY: as above.
+    let as_user = unsafe { child.call(&getval(HostCaller::user(1000, 1000))) }.unwrap();
+    assert_eq!(as_user, Err(Errno::EACCES));
+    // Back to root after the user's call.
+    // SAFETY: as above.
+    assert_eq!(unsafe { child.call(&getval(root.clone())) }.unwrap(), Ok(0));
+    child.exit();
+}
+
+#[test]
+fn a_live_childs_call_that_sleeps_is_interrupted_with_eintr() {
+    let Some(ns) = namespace("a_live_childs_call_that_sleeps_is_interrupted_with_eintr") else {
+        return;
+    };
+    let root = HostCaller::root();
+    let id = ns.semget(&root, IPC_PRIVATE, 1, 0o600).unwrap();
+    // The sembuf lives in a shared mapping the child sees (it is forked after it exists).
+    let sops = Box::new(op(0, -1, SEM_UNDO));
+    let mut child = ns.fork(&root, &[]);
+    let call = sysvipc_host::ChildCall {
+        nr: libc::SYS_semop,
+        args: [id as u64, &*sops as *const Sembuf as u64, 1, 0, 0, 0],
+        caller: root.clone(),
+        interrupt_if_asleep: true,
+    };
+    // SAFETY: semop only reads the sembuf, which the child has a copy of (made at the fork).
+    assert_eq!(unsafe { child.call(&call) }.unwrap(), Err(Errno::EINTR));
+    assert_eq!(ns.semctl_val(&root, id, 0, GETNCNT), Ok(0));
+    child.exit();
+}
+
+#[test]
+fn a_process_forked_by_a_child_has_its_own_undo_list_and_outlives_its_parent() {
+    let Some(ns) =
+        namespace("a_process_forked_by_a_child_has_its_own_undo_list_and_outlives_its_parent")
+    else {
+        return;
+    };
+    let root = HostCaller::root();
+    let id = ns.semget(&root, IPC_PRIVATE, 1, 0o600).unwrap();
+    let sops = Box::new(op(0, 1, SEM_UNDO | IPC_NOWAIT));
+    let mut child = ns.fork(&root, &[]);
+    let semop = sysvipc_host::ChildCall {
+        nr: libc::SYS_semop,
+        args: [id as u64, &*sops as *const Sembuf as u64, 1, 0, 0, 0],
+        caller: root.clone(),
+        interrupt_if_asleep: false,
+    };
+    // SAFETY: semop only reads the sembuf, copied into the child at the fork.
+    assert_eq!(unsafe { child.call(&semop) }.unwrap(), Ok(0));
+    let mut grandchild = child.fork().unwrap();
+    assert_ne!(grandchild.pid(), child.pid());
+    // SAFETY: as above; the grandchild has the child's copy.
+    assert_eq!(unsafe { grandchild.call(&semop) }.unwrap(), Ok(0));
+    assert_eq!(ns.semctl_val(&root, id, 0, GETVAL), Ok(2));
+    child.exit();
+    // Only the child's +1 is undone; the grandchild lives on.
+    assert_eq!(ns.semctl_val(&root, id, 0, GETVAL), Ok(1));
+    // SAFETY: as above.
+    assert_eq!(unsafe { grandchild.call(&semop) }.unwrap(), Ok(0));
+    let pid = grandchild.pid();
+    grandchild.exit();
+    assert_eq!(ns.semctl_val(&root, id, 0, GETVAL), Ok(0));
+    assert_eq!(ns.semctl_val(&root, id, 0, GETPID), Ok(pid));
+}

@@ -721,3 +721,35 @@ fn shm_rmid_forced_destroys_a_segment_at_its_last_detach() {
     assert_eq!(stat(&ns, id), Err(Errno::EINVAL));
     assert!(stat(&ns, kept).is_ok());
 }
+
+#[test]
+fn a_live_child_reads_and_writes_its_own_attachment_for_the_parent() {
+    let Some(ns) = namespace("a_live_child_reads_and_writes_its_own_attachment_for_the_parent")
+    else {
+        return;
+    };
+    let root = HostCaller::root();
+    let id = ns.shmget(&root, IPC_PRIVATE, 100_000, 0o600).unwrap();
+    let a = ns.shmat(&root, id, 0, 0).unwrap();
+    let mut child = ns.fork(
+        &root,
+        &[ChildStep::Shmat {
+            id,
+            addr: 0,
+            flags: 0,
+        }],
+    );
+    let Ok(c) = child.results()[0] else {
+        panic!("the child's shmat failed: {:?}", child.results());
+    };
+    // More than one scratch page's worth, across the segment.
+    let data: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    // SAFETY: `c` is the child's attachment of 100,000 bytes, writable.
+    unsafe { child.write(c + 1000, &data) }.unwrap();
+    // SAFETY: `a` is this test's live attachment of the same segment.
+    assert_eq!(unsafe { read_mem(a + 1000, data.len()) }, data);
+    // SAFETY: as above, readable.
+    assert_eq!(unsafe { child.read(c + 1000, 70_000) }.unwrap(), data);
+    child.exit();
+    ns.shmdt(&root, a).unwrap();
+}
