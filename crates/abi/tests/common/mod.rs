@@ -121,7 +121,10 @@ impl CProbe {
             // A probe for another target (`-m32`) also needs that target's start files and
             // libraries, which a system may have without the headers or the other way round.
             if !self.flags.is_empty() && stderr.contains("cannot find") {
-                eprintln!("SKIP {}: no {:?} toolchain:\n{stderr}", self.name, self.flags);
+                eprintln!(
+                    "SKIP {}: no {:?} toolchain:\n{stderr}",
+                    self.name, self.flags
+                );
                 return false;
             }
             panic!(
