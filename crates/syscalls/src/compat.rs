@@ -413,10 +413,7 @@ fn semctl_compat(
             Ok(i64::from(ret))
         }
         SemCtlCmd::Set => {
-            let perm = match version {
-                Version::Ipc64 => perm_from_compat64(&task.read_plain(p)?),
-                Version::Old => perm_from_old(&task.read_plain(p)?),
-            };
+            let perm = read_set_perm(task, p, version)?;
             let ds = abi::Semid64Ds {
                 sem_perm: perm,
                 ..abi::Semid64Ds::default()
@@ -615,10 +612,7 @@ fn shmctl_compat(
             Ok(i64::from(ret))
         }
         ShmCtlCmd::Set => {
-            let perm = match version {
-                Version::Ipc64 => perm_from_compat64(&task.read_plain(p)?),
-                Version::Old => perm_from_old(&task.read_plain(p)?),
-            };
+            let perm = read_set_perm(task, p, version)?;
             let ds = abi::Shmid64Ds {
                 shm_perm: perm,
                 ..abi::Shmid64Ds::default()
@@ -702,6 +696,15 @@ fn perm_to_old(p: &abi::Ipc64Perm) -> CompatIpcPerm {
         mode: p.mode as u16,
         seq: p.seq,
     }
+}
+
+/// The `ipc_perm` an `IPC_SET` structure of a semaphore set or a segment starts with, in the
+/// layout `version` selects.
+fn read_set_perm(task: &Task, p: u64, version: Version) -> Result<abi::Ipc64Perm, Errno> {
+    Ok(match version {
+        Version::Ipc64 => perm_from_compat64(&task.read_plain(p)?),
+        Version::Old => perm_from_old(&task.read_plain(p)?),
+    })
 }
 
 /// `get_compat_ipc64_perm`: the three fields `IPC_SET` uses.
