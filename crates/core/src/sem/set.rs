@@ -159,7 +159,7 @@ impl SemSet {
     ///
     /// Checks in Linux's order: `EFBIG` for a `sem_num` beyond the set, `EACCES` (write
     /// permission if any operation alters, else read), `EIDRM`, then the operations in array
-    /// order on a scratch view: the first that fails decides, `ERANGE` for a value above
+    /// order, all or none: the first that fails decides, `ERANGE` for a value above
     /// `SEMVMX` or an adjustment out of range, `EAGAIN` if the one that would block has
     /// `IPC_NOWAIT`.
     pub fn semop(
@@ -492,56 +492,43 @@ impl IpcObject for SemSet {
 }
 
 impl SetState {
-    /// `perform_atomic_semop()`: the operations in array order on a scratch view; all applied,
-    /// with `sempid` set for each operation's semaphore, or none.
+    /// `perform_atomic_semop_slow()`: the operations in array order, each applied in place as
+    /// it passes (so an array that names a semaphore twice sees its own earlier operations);
+    /// at the first that cannot proceed, those applied are reverted, last first, and its
+    /// verdict returned. On success `sempid` is set for each operation's semaphore.
     fn attempt(&mut self, sops: &[Sembuf], undo: Option<u64>, pid: i32) -> Attempt {
-        let adj_of = |st: &Self, n: usize| {
-            undo.and_then(|k| st.undos.get(&k))
-                .map_or(0, |a| i32::from(a[n]))
-        };
-        if let [sop] = sops {
-            // One operation needs no scratch view.
-            let n = usize::from(sop.sem_num);
-            return match step(self.sems[n].val, adj_of(self, n), sop, 0) {
-                Ok((val, adj)) => {
-                    self.apply(n, val, adj, undo, pid);
-                    Attempt::Done
-                }
-                Err(verdict) => verdict,
-            };
-        }
-        // (semaphore, value, adjustment) after the operations so far; most arrays are short,
-        // so they need no allocation.
-        let mut scratch: SmallScratch = SmallScratch::default();
+        let Self { sems, undos, .. } = self;
+        let mut adjs = undo.and_then(|k| undos.get_mut(&k));
         for (i, sop) in sops.iter().enumerate() {
             let n = usize::from(sop.sem_num);
-            let slot = scratch.iter().position(|s| s.0 == n);
-            let (val, adj) = match slot {
-                Some(p) => (scratch[p].1, scratch[p].2),
-                None => (self.sems[n].val, adj_of(self, n)),
-            };
-            let (val, adj) = match step(val, adj, sop, i) {
-                Ok(next) => next,
-                Err(verdict) => return verdict,
-            };
-            match slot {
-                Some(p) => scratch[p] = (n, val, adj),
-                None => scratch.push((n, val, adj)),
+            let adj = adjs.as_deref().map_or(0, |a| i32::from(a[n]));
+            match step(sems[n].val, adj, sop, i) {
+                Ok((val, adj)) => {
+                    sems[n].val = val;
+                    if let Some(a) = adjs.as_deref_mut() {
+                        // In range: `step` checked it against SEMAEM.
+                        a[n] = adj as i16;
+                    }
+                }
+                Err(verdict) => {
+                    for sop in sops[..i].iter().rev() {
+                        let n = usize::from(sop.sem_num);
+                        let op = i32::from(sop.sem_op);
+                        sems[n].val -= op;
+                        if sop.sem_flg as i32 & abi::SEM_UNDO != 0 {
+                            if let Some(a) = adjs.as_deref_mut() {
+                                a[n] = (i32::from(a[n]) + op) as i16;
+                            }
+                        }
+                    }
+                    return verdict;
+                }
             }
         }
-        for &(n, val, adj) in scratch.iter() {
-            self.apply(n, val, adj, undo, pid);
+        for sop in sops {
+            sems[usize::from(sop.sem_num)].pid = pid;
         }
         Attempt::Done
-    }
-
-    /// Stores the outcome of an attempt for semaphore `n`.
-    fn apply(&mut self, n: usize, val: i32, adj: i32, undo: Option<u64>, pid: i32) {
-        self.sems[n].val = val;
-        self.sems[n].pid = pid;
-        if let Some(a) = undo.and_then(|k| self.undos.get_mut(&k)) {
-            a[n] = adj as i16;
-        }
     }
 
     /// `set_semotime()`: the first operation's semaphore, or semaphore 0 when the change came
@@ -800,55 +787,6 @@ fn step(val: i32, adj: i32, sop: &Sembuf, index: usize) -> Result<(i32, i32), At
         }
     }
     Ok((val + op, new_adj))
-}
-
-/// The scratch view of [`SetState::attempt`]: inline for up to four semaphores.
-enum SmallScratch {
-    Inline([(usize, i32, i32); 4], usize),
-    Heap(Vec<(usize, i32, i32)>),
-}
-
-impl Default for SmallScratch {
-    fn default() -> Self {
-        Self::Inline([(0, 0, 0); 4], 0)
-    }
-}
-
-impl SmallScratch {
-    fn push(&mut self, entry: (usize, i32, i32)) {
-        match self {
-            Self::Inline(items, len) if *len < items.len() => {
-                items[*len] = entry;
-                *len += 1;
-            }
-            Self::Inline(items, len) => {
-                let mut v = items[..*len].to_vec();
-                v.push(entry);
-                *self = Self::Heap(v);
-            }
-            Self::Heap(v) => v.push(entry),
-        }
-    }
-}
-
-impl std::ops::Deref for SmallScratch {
-    type Target = [(usize, i32, i32)];
-
-    fn deref(&self) -> &Self::Target {
-        match self {
-            Self::Inline(items, len) => &items[..*len],
-            Self::Heap(v) => v,
-        }
-    }
-}
-
-impl std::ops::DerefMut for SmallScratch {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match self {
-            Self::Inline(items, len) => &mut items[..*len],
-            Self::Heap(v) => v,
-        }
-    }
 }
 
 impl Attempt {
