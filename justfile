@@ -39,7 +39,7 @@ bench *ARGS:
 ci:
     bash .ci/run
 
-# Run fuzz target TARGET (msg_ops or shm_ops) for SECS seconds (needs nightly and
+# Run fuzz target TARGET (msg_ops, shm_ops or raw_syscalls) for SECS seconds (needs nightly and
 # `cargo install cargo-fuzz`).
 fuzz TARGET="msg_ops" SECS="60":
     cd fuzz && cargo +nightly fuzz run {{TARGET}} -- -max_total_time={{SECS}} -timeout=10
