@@ -106,41 +106,20 @@ pub struct Allowance {
     pub applies: fn(&Line, &Divergence, &Step, &Step) -> bool,
 }
 
-fn result(step: &Step) -> Option<SysResult> {
-    match step.outcome {
-        Outcome::Call { result, .. } => Some(result),
-        _ => None,
-    }
-}
-
 /// The allow-list. Every entry is also a row of `docs/conformance.md`.
-pub const ALLOWED: &[Allowance] = &[
-    Allowance {
-        name: "partial-copy-before-efault",
-        reason: "a copy-out that faults part-way: Linux's copy_to_user leaves the bytes before \
-                 the faulting address written, HeapUserMemory (the test memory of \
-                 sysvipc-syscalls) writes all or nothing; an embedder's UserMemory decides",
-        applies: |_, d, h, e| {
-            d.what.starts_with("buffer ")
-                && result(h) == Some(Err(Errno::EFAULT))
-                && result(e) == Some(Err(Errno::EFAULT))
-                && e.buffers.iter().all(|(before, after)| before == after)
-        },
-    },
-    Allowance {
-        name: "shm-rss-counts-read-pages",
-        reason: "SHM_INFO shm_rss: Linux also counts the pages first read through a mapping, \
+pub const ALLOWED: &[Allowance] = &[Allowance {
+    name: "shm-rss-counts-read-pages",
+    reason: "SHM_INFO shm_rss: Linux also counts the pages first read through a mapping, \
                  the emulation only the pages written (documented in docs/conformance.md)",
-        // Only where the host counts more: fewer pages on the host would be a real bug.
-        applies: |_, d, _, _| {
-            d.what == "shm_rss"
-                && matches!(
-                    (d.host.parse::<i64>(), d.emulation.parse::<i64>()),
-                    (Ok(h), Ok(e)) if h > e
-                )
-        },
+    // Only where the host counts more: fewer pages on the host would be a real bug.
+    applies: |_, d, _, _| {
+        d.what == "shm_rss"
+            && matches!(
+                (d.host.parse::<i64>(), d.emulation.parse::<i64>()),
+                (Ok(h), Ok(e)) if h > e
+            )
     },
-];
+}];
 
 /// The outcome of a differential run.
 #[derive(Clone, Debug, Default)]

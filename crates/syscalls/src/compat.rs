@@ -137,7 +137,7 @@ pub fn compat_ipc(ns: &IpcNamespace, task: &mut Task<'_>, args: [u32; 6]) -> Sys
         ipc_call::SHMAT => {
             let addr = compat_shmat(ns, task, first, p, second)?;
             // The attachment stays even if the address cannot be stored, as on Linux.
-            task.write(ptr(third), &(addr as u32).to_ne_bytes())?;
+            task.put(ptr(third), &(addr as u32).to_ne_bytes())?;
             Ok(0)
         }
         ipc_call::SHMDT => shm::shmdt(ns, task, ptr(p)),

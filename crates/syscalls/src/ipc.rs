@@ -60,7 +60,7 @@ pub fn ipc(ns: &IpcNamespace, task: &mut Task<'_>, args: [u64; 6]) -> SysResult 
         ipc_call::SHMAT => {
             let addr = shm::shmat(ns, task, first, ptr, second as i32)?;
             // The attachment stays even if the address cannot be stored, as on Linux.
-            task.write(third, &(addr as u64).to_ne_bytes())?;
+            task.put(third, &(addr as u64).to_ne_bytes())?;
             Ok(0)
         }
         ipc_call::SHMDT => shm::shmdt(ns, task, ptr),

@@ -7,16 +7,26 @@ use parking_lot::Mutex;
 use sysvipc::Errno;
 use sysvipc::abi;
 
-/// The caller's memory, as `copy_from_user` / `copy_to_user` see it.
+/// The caller's memory, as `copy_from_user` / `copy_to_user` / `put_user` see it.
 ///
-/// An address range that is not (entirely) accessible gives `EFAULT`. As in the kernel, a
-/// failed write may have written a prefix of the data.
+/// An address range that is not (entirely) accessible gives `EFAULT`.
 pub trait UserMemory {
     /// Copies `buf.len()` bytes at `addr` into `buf`.
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno>;
 
-    /// Copies `data` to `addr`.
+    /// Copies `data` to `addr` (`copy_to_user`). As in the kernel, a write that faults
+    /// part-way leaves the bytes before the fault written.
     fn write(&self, addr: u64, data: &[u8]) -> Result<(), Errno>;
+
+    /// Stores one scalar, a message type or an address (`put_user`): a single store, so
+    /// nothing is written if any byte of it faults.
+    ///
+    /// The default writes through [`write`](Self::write), which is exact unless the scalar
+    /// straddles the end of what is writable; memory that can fault in the middle of a
+    /// scalar overrides it.
+    fn put(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.write(addr, data)
+    }
 }
 
 /// Plain memory regions on the heap: what a test hands the syscall layer as guest memory.
@@ -66,7 +76,9 @@ impl HeapUserMemory {
         Ok(buf)
     }
 
-    /// Runs `f` on each region piece covering `addr..addr + len` (all must exist).
+    /// Runs `f` on each region piece covering `addr..addr + len`, in order, up to the first
+    /// byte that is not mapped (or not writable, for a write): `EFAULT` there, after the
+    /// pieces before it, as `copy_to_user` leaves the bytes before a fault written.
     fn each(
         &self,
         addr: u64,
@@ -76,20 +88,13 @@ impl HeapUserMemory {
     ) -> Result<(), Errno> {
         let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
         let mut regions = self.regions.lock();
-        // Check first, so that nothing is written unless everything can be.
-        let mut at = addr;
-        while at < end {
-            let (start, r) = regions.range(..=at).next_back().ok_or(Errno::EFAULT)?;
-            let r_end = start + r.bytes.len() as u64;
-            if at >= r_end || (write && !r.writable) {
-                return Err(Errno::EFAULT);
-            }
-            at = r_end.min(end);
-        }
         let mut at = addr;
         while at < end {
             let (start, r) = regions.range_mut(..=at).next_back().ok_or(Errno::EFAULT)?;
             let within = (at - start) as usize;
+            if within >= r.bytes.len() || (write && !r.writable) {
+                return Err(Errno::EFAULT);
+            }
             let n = (r.bytes.len() - within).min((end - at) as usize);
             f(&mut r.bytes, within, (at - addr) as usize, n);
             at += n as u64;
@@ -109,6 +114,12 @@ impl UserMemory for HeapUserMemory {
         self.each(addr, data.len(), true, |bytes, within, done, n| {
             bytes[within..within + n].copy_from_slice(&data[done..done + n]);
         })
+    }
+
+    fn put(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        // Nothing is written unless all of it can be: a dry run first.
+        self.each(addr, data.len(), true, |_, _, _, _| {})?;
+        self.write(addr, data)
     }
 }
 
@@ -230,14 +241,22 @@ mod tests {
         m.map(0x1004, 4);
         m.write(0x1002, b"abcd").unwrap();
         assert_eq!(m.bytes(0x1000, 8).unwrap(), b"\0\0abcd\0\0");
-        assert_eq!(m.write(0x1006, b"xyz"), Err(Errno::EFAULT));
-        assert_eq!(
-            m.bytes(0x1000, 8).unwrap(),
-            b"\0\0abcd\0\0",
-            "nothing written"
-        );
         assert_eq!(m.bytes(0xfff, 1), Err(Errno::EFAULT));
         assert_eq!(m.bytes(u64::MAX, 2), Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn a_write_that_faults_part_way_leaves_the_prefix_and_a_put_writes_nothing() {
+        let m = HeapUserMemory::new();
+        m.map(0x1000, 8);
+        // copy_to_user: the bytes before the fault are written.
+        assert_eq!(m.write(0x1006, b"xyz"), Err(Errno::EFAULT));
+        assert_eq!(m.bytes(0x1000, 8).unwrap(), b"\0\0\0\0\0\0xy");
+        // put_user: one store, nothing written.
+        assert_eq!(m.put(0x1004, &[7; 8]), Err(Errno::EFAULT));
+        assert_eq!(m.bytes(0x1000, 8).unwrap(), b"\0\0\0\0\0\0xy");
+        assert_eq!(m.put(0x1000, &[7; 8]), Ok(()));
+        assert_eq!(m.bytes(0x1000, 8).unwrap(), [7; 8]);
     }
 
     #[test]

@@ -104,12 +104,12 @@ pub(crate) fn receive(
     let msg = ns.msgrcv(task.caller, msqid, msgsz as i64, msgtyp, msgflg)?;
     match layout {
         MsgbufLayout::Native => {
-            task.write(msgp, &msg.mtype.to_ne_bytes())?;
+            task.put(msgp, &msg.mtype.to_ne_bytes())?;
             task.write(msgp.wrapping_add(8), &msg.text)?;
         }
         // `compat_do_msg_fill`: the type truncated to a `compat_long_t`, the text after it.
         MsgbufLayout::Compat => {
-            task.write(msgp, &(msg.mtype as i32).to_ne_bytes())?;
+            task.put(msgp, &(msg.mtype as i32).to_ne_bytes())?;
             let text = abi::compat::COMPAT_MSGBUF_MTEXT as u64;
             task.write(msgp.wrapping_add(text), &msg.text)?;
         }

@@ -60,6 +60,21 @@ impl<'a> Task<'a> {
         })
     }
 
+    /// `put_user`: one scalar (a message type, an address) to `addr`, all or nothing.
+    ///
+    /// Inside one attachment or outside all of them this is exact; a scalar that straddles
+    /// an attachment's edge is stored piece by piece, each piece all or nothing.
+    pub fn put(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.pieces(addr, data.len(), |attached, at, range| {
+            let part = &data[range];
+            if attached {
+                self.attach.write(at as usize, part)
+            } else {
+                self.memory.put(at, part)
+            }
+        })
+    }
+
     /// Splits `addr..addr + len` where attachments begin and end, and runs `f(attached,
     /// address, range in the buffer)` on each piece in order.
     fn pieces(

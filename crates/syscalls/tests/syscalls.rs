@@ -127,6 +127,37 @@ fn msgrcv_writes_type_and_text_and_returns_the_length() {
 }
 
 #[test]
+fn msgrcv_stores_the_type_whole_or_not_at_all_and_the_text_up_to_the_fault() {
+    // `put_user` of the type is one store; `copy_to_user` of the text leaves the bytes before
+    // the fault written (as observed on Linux 6.18 with a buffer before an unmapped page).
+    const EDGE: u64 = 0x20_0000;
+    let mut w = World::new();
+    let id = w.queue();
+    w.msgbuf(BUF, 7, b"0123456789");
+    w.memory.map(EDGE, 12);
+    w.memory.map(EDGE + 0x100, 4);
+    let (ns, mut t) = w.task();
+    msgsnd(ns, &mut t, id, BUF, 10, 0).unwrap();
+    msgsnd(ns, &mut t, id, BUF, 10, 0).unwrap();
+    assert_eq!(msgrcv(ns, &mut t, id, EDGE, 10, 0, 0), Err(Errno::EFAULT));
+    assert_eq!(
+        w.memory.bytes(EDGE, 12).unwrap(),
+        [&7i64.to_ne_bytes()[..], b"0123"].concat()
+    );
+    let (ns, mut t) = w.task();
+    assert_eq!(
+        msgrcv(ns, &mut t, id, EDGE + 0x100, 10, 0, 0),
+        Err(Errno::EFAULT)
+    );
+    // Both messages were taken.
+    assert_eq!(
+        msgrcv(ns, &mut t, id, BUF, 10, 0, abi::IPC_NOWAIT),
+        Err(Errno::ENOMSG)
+    );
+    assert_eq!(w.memory.bytes(EDGE + 0x100, 4).unwrap(), [0; 4]);
+}
+
+#[test]
 fn msgrcv_that_faults_on_the_copy_out_loses_the_message() {
     let mut w = World::new();
     let id = w.queue();
