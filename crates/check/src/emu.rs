@@ -264,10 +264,24 @@ impl Emulation {
         addr: u64,
         buf: &mut [u8],
     ) -> Result<(), Errno> {
+        for (attached, from, to) in Self::pieces(attach, addr, buf.len())? {
+            let range = (from - addr) as usize..(to - addr) as usize;
+            let part = buf.get_mut(range).ok_or(Errno::EFAULT)?;
+            if attached {
+                attach.read(from as usize, part)?;
+            } else {
+                memory.read(from, part)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `addr..addr + len` split where the attachments of `attach` begin and end: `(inside an
+    /// attachment, start, end)`.
+    fn pieces(attach: &AttachTable, addr: u64, len: usize) -> Result<Vec<(bool, u64, u64)>, Errno> {
         let mut pieces = Vec::new();
         let mut at = addr;
-        let end = addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
-        // Through the attach table where it covers the address, plain memory elsewhere.
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
         while at < end {
             let hit = usize::try_from(at).ok().and_then(|a| attach.find(a));
             let (attached, until) = match hit {
@@ -284,16 +298,7 @@ impl Emulation {
             pieces.push((attached, at, until));
             at = until;
         }
-        for (attached, from, to) in pieces {
-            let range = (from - addr) as usize..(to - addr) as usize;
-            let part = buf.get_mut(range).ok_or(Errno::EFAULT)?;
-            if attached {
-                attach.read(from as usize, part)?;
-            } else {
-                memory.read(from, part)?;
-            }
-        }
-        Ok(())
+        Ok(pieces)
     }
 }
 
@@ -365,9 +370,15 @@ impl Backend for Emulation {
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        // Check the whole range first, so that a failed write writes nothing.
-        self.read(addr, data.len())?;
+        // Check the whole range first, so that a failed write writes nothing: attachments by
+        // their mappings (reading them would make their pages resident, as on Linux), plain
+        // memory by reading it.
         Self::writable(&self.attach, addr, data.len())?;
+        for (attached, from, to) in Self::pieces(&self.attach, addr, data.len())? {
+            if !attached {
+                self.memory.read(from, &mut vec![0; (to - from) as usize])?;
+            }
+        }
         let root = self.base.clone();
         let task = Task::new(&root, &*self.memory, &mut self.attach);
         task.write(addr, data)

@@ -57,7 +57,7 @@ fn every_scenario_runs_identically_on_the_host_and_the_emulation() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // Every allowance is shown by a scenario (divergences.scn), so none is stale.
+    // Every allowance (none today) must be shown by a scenario, so none is stale.
     for a in sysvipc_check::diff::ALLOWED {
         assert!(
             allowed_seen.contains(&a.name),

@@ -23,9 +23,8 @@
 //!   addresses lie in a `PROT_NONE` reservation the pair makes for itself ([`Region`]) far below
 //!   where the kernel places mappings, and a range is unmapped from it before a fixed attach
 //!   without `SHM_REMAP` (`SHM_REMAP` there goes through `shmat_unchecked`).
-//! - **Resident pages.** `shm_rss` is compared against what each side touched: the emulation
-//!   counts pages written, Linux also pages first read through a mapping (the documented
-//!   difference of `docs/conformance.md`, asserted where it shows).
+//! - **Resident pages.** `shm_rss` is compared, on both sides, with the pages read or written
+//!   through a mapping so far.
 //! - **Limits.** The emulation's `shmmax`, `shmall`, `shmmni`, commit limit (RAM + swap pages),
 //!   `hugetlb_shm_group` and its callers' `RLIMIT_MEMLOCK` are set to the host's at the start.
 //!
@@ -2241,20 +2240,17 @@ fn shm_info_counts_segments_including_removed_attached_ones_and_their_pages() {
 }
 
 #[test]
-fn shm_rss_counts_pages_only_read_through_a_mapping_on_linux_but_not_here() {
-    let Some(p) =
-        Pair::new("shm_rss_counts_pages_only_read_through_a_mapping_on_linux_but_not_here")
-    else {
+fn shm_rss_counts_pages_read_or_written_through_a_mapping() {
+    let Some(p) = Pair::new("shm_rss_counts_pages_read_or_written_through_a_mapping") else {
         return;
     };
     let id = p.seg(Who::Root, 3 * P, 0o600);
     let a = p.attach(Who::Root, id, 0).unwrap();
     p.write(a, PAGE, b"written");
     assert_eq!(p.usage().rss, (1, 1));
-    // docs/conformance.md, "shm_rss counts pages written; Linux also counts pages first read
-    // through a mapping": reading a page never written faults one in on Linux only.
+    // Reading a page never written faults one in (shmem allocates on a read fault).
     assert_eq!(p.read(a, 2 * PAGE, 1), [0]);
-    assert_eq!(p.usage().rss, (2, 1));
+    assert_eq!(p.usage().rss, (2, 2));
     p.write(a, 2 * PAGE, b"now written");
     assert_eq!(p.usage().rss, (2, 2));
     p.detach(a).unwrap();
@@ -2555,12 +2551,10 @@ enum Step {
     },
 }
 
-/// The pages of one segment each side has made resident: on Linux those touched through a
-/// mapping, on the emulation those written.
+/// The pages of one segment made resident: those read or written through a mapping.
 #[derive(Default)]
 struct Resident {
     touched: BTreeSet<usize>,
-    written: BTreeSet<usize>,
 }
 
 /// Runs `steps` random calls from `seed` on a fresh pair; every call is compared as it
@@ -2702,10 +2696,8 @@ fn random_sequence(test: &str, seed: u64, steps: usize) {
                     p.write(att, offset, &data);
                     done[3] += 1;
                     let r = resident.get_mut(&id).expect("tracked");
-                    for page in offset / PAGE..=(offset + data.len() - 1) / PAGE {
-                        r.touched.insert(page);
-                        r.written.insert(page);
-                    }
+                    r.touched
+                        .extend(offset / PAGE..=(offset + data.len() - 1) / PAGE);
                 }
             }
             Step::Read { n, offset, len } => {
@@ -2734,15 +2726,18 @@ fn random_sequence(test: &str, seed: u64, steps: usize) {
                     p.ipc_info(0).unwrap();
                 } else {
                     let u = p.usage();
-                    // Resident pages per side, over the segments that still exist.
-                    let (mut host, mut emu) = (0, 0);
+                    // Resident pages, over the segments that still exist.
+                    let mut pages = 0;
                     for (id, r) in &resident {
                         if p.emu.shm().find_by_id(Id::from_raw(*id)).is_ok() {
-                            host += r.touched.len() as u64;
-                            emu += r.written.len() as u64;
+                            pages += r.touched.len() as u64;
                         }
                     }
-                    assert_eq!(u.rss, (host, emu), "seed {seed:#x}, step {step}: shm_rss");
+                    assert_eq!(
+                        u.rss,
+                        (pages, pages),
+                        "seed {seed:#x}, step {step}: shm_rss"
+                    );
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! Linux backs a segment with a shmem file whose pages are allocated when first touched, so it
 //! accepts segments far larger than the machine (a `SHM_NORESERVE` segment of 2^50 bytes is
 //! fine until it is written). Both backings here do the same: [`HeapMemory`] keeps only the
-//! pages written so far, [`MemfdMemory`] is a sparse memfd that an embedder can `mmap` into a
+//! pages touched so far, [`MemfdMemory`] is a sparse memfd that an embedder can `mmap` into a
 //! real address space. A new segment reads as zeros either way.
 
 use std::collections::HashMap;
@@ -29,13 +29,15 @@ pub trait Memory: Send + Sync + fmt::Debug {
         self.len() == 0
     }
 
-    /// Copies `buf.len()` bytes at `offset` into `buf`.
+    /// Copies `buf.len()` bytes at `offset` into `buf`. The pages read become resident, as
+    /// the shmem pages a mapping faults in by reading them do (Linux counts them in
+    /// `shm_rss`).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno>;
 
     /// Copies `data` to `offset`.
     fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), Errno>;
 
-    /// Pages that hold memory (`shm_rss`): those written so far.
+    /// Pages that hold memory (`shm_rss`): those read or written so far.
     fn resident_pages(&self) -> u64;
 
     /// The file an embedder maps to see these bytes, if there is one.
@@ -60,7 +62,7 @@ fn check_range(len: u64, offset: u64, count: usize) -> Result<(), Errno> {
     }
 }
 
-/// Heap memory: portable and deterministic, one page-sized allocation per page written.
+/// Heap memory: portable and deterministic, one page-sized allocation per page touched.
 pub struct HeapMemory {
     len: u64,
     pages: RwLock<HashMap<u64, Box<[u8]>>>,
@@ -74,6 +76,11 @@ impl HeapMemory {
             pages: RwLock::new(HashMap::new()),
         }
     }
+}
+
+/// A page of zeros.
+fn zero_page() -> Box<[u8]> {
+    vec![0; abi::PAGE_SIZE as usize].into_boxed_slice()
 }
 
 /// Splits `offset..offset + count` into per-page pieces: (page, offset in page, length).
@@ -100,6 +107,17 @@ impl Memory for HeapMemory {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno> {
         check_range(self.len, offset, buf.len())?;
+        let untouched = {
+            let pages = self.pages.read();
+            pieces(offset, buf.len()).any(|(page, _, _)| !pages.contains_key(&page))
+        };
+        if untouched {
+            // A page read for the first time becomes resident (zeros), as Linux faults it in.
+            let mut pages = self.pages.write();
+            for (page, _, _) in pieces(offset, buf.len()) {
+                pages.entry(page).or_insert_with(zero_page);
+            }
+        }
         let pages = self.pages.read();
         let mut done = 0;
         for (page, within, n) in pieces(offset, buf.len()) {
@@ -118,9 +136,7 @@ impl Memory for HeapMemory {
         let mut pages = self.pages.write();
         let mut done = 0;
         for (page, within, n) in pieces(offset, data.len()) {
-            let bytes = pages
-                .entry(page)
-                .or_insert_with(|| vec![0; abi::PAGE_SIZE as usize].into_boxed_slice());
+            let bytes = pages.entry(page).or_insert_with(zero_page);
             bytes[within..within + n].copy_from_slice(&data[done..done + n]);
             done += n;
         }
@@ -160,7 +176,7 @@ mod memfd {
     use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
     use std::sync::Arc;
 
-    use rustix::fs::{MemfdFlags, fstat, ftruncate, memfd_create};
+    use rustix::fs::{FallocateFlags, MemfdFlags, fallocate, fstat, ftruncate, memfd_create};
     use rustix::io::{pread, pwrite};
 
     use super::{Memory, MemorySource, check_range};
@@ -169,7 +185,7 @@ mod memfd {
     use crate::ipc::Key;
 
     /// A sparse memfd named `SYSV<key>` as Linux names a segment's file: pages are allocated
-    /// by the kernel when first written, and an embedder can `mmap` [`as_fd`](Memory::as_fd)
+    /// by the kernel when first touched, and an embedder can `mmap` [`as_fd`](Memory::as_fd)
     /// `MAP_SHARED` to give a guest the very same bytes.
     pub struct MemfdMemory {
         len: u64,
@@ -197,6 +213,15 @@ mod memfd {
 
         fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno> {
             check_range(self.len, offset, buf.len())?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            // `pread` of a hole allocates nothing, where a mapping's read fault would: allocate
+            // the pages read, as the fault does.
+            let page = abi::PAGE_SIZE;
+            let start = offset / page * page;
+            let end = (offset + buf.len() as u64).div_ceil(page) * page;
+            fallocate(&self.fd, FallocateFlags::KEEP_SIZE, start, end - start).map_err(to_errno)?;
             let mut done = 0;
             while done < buf.len() {
                 let n =
@@ -264,13 +289,17 @@ mod tests {
     }
 
     #[test]
-    fn new_memory_reads_as_zeros_and_holds_nothing() {
+    fn new_memory_holds_nothing_and_the_pages_read_become_resident_zeros() {
         for src in sources() {
             let m = src.allocate(Key(1), 3 * abi::PAGE_SIZE).unwrap();
+            assert_eq!(m.resident_pages(), 0, "{m:?}");
             let mut buf = [0xffu8; 100];
             m.read_at(abi::PAGE_SIZE - 50, &mut buf).unwrap();
             assert_eq!(buf, [0; 100]);
-            assert_eq!(m.resident_pages(), 0, "{m:?}");
+            // As a mapping's read faults fault shmem pages in: the two pages read.
+            assert_eq!(m.resident_pages(), 2, "{m:?}");
+            m.read_at(abi::PAGE_SIZE, &mut buf).unwrap();
+            assert_eq!(m.resident_pages(), 2, "{m:?}");
         }
     }
 

@@ -249,7 +249,7 @@ impl ShmSegments {
     }
 
     /// `shmctl(SHM_INFO)`: the highest used index and the `shm_info` (`used_ids` counts
-    /// segments, removed but attached ones included; `shm_rss` counts pages written).
+    /// segments, removed but attached ones included; `shm_rss` counts the pages read or written through mappings).
     pub fn shm_info(&self) -> (i32, abi::ShmInfo) {
         let mut memories = Vec::new();
         let mut used = 0;
