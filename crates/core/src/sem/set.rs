@@ -533,6 +533,7 @@ impl SetState {
 
     /// `set_semotime()`: the first operation's semaphore, or semaphore 0 when the change came
     /// from `semctl` or an exit.
+    #[inline]
     fn set_otime(&mut self, sops: Option<&[Sembuf]>, now: i64) {
         let n = sops
             .and_then(|s| s.first())
@@ -544,6 +545,7 @@ impl SetState {
 
     /// `do_smart_update()`: serve the sleepers after the values changed (`sops` says which
     /// changed; `None` means any may have).
+    #[inline]
     fn smart_update(
         &mut self,
         sops: Option<&[Sembuf]>,
@@ -730,6 +732,7 @@ impl SetState {
 
     /// What `sem_unlock()` does with the global lock: once no complex sleeper is left, the
     /// set's alter queue goes back to the per-semaphore queues, in order (`unmerge_queues`).
+    #[inline]
     fn end_critical_section(&mut self) {
         if self.complex_count > 0 || self.pending_alter.is_empty() {
             return;
