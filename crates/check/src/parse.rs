@@ -488,31 +488,13 @@ impl Parser {
             }
             Some(Tok::Ident(k)) if k == "expire" && c.peek2() != Some(&Tok::Punct(':')) => {
                 c.pos += 1;
-                let col = c.column();
-                let name = c.ident("the name of a spawned semtimedop")?;
-                if self.names.get(&name) != Some(&NameKind::Task) {
-                    return Err(ParseError {
-                        file: self.file.clone(),
-                        line: number,
-                        column: col,
-                        message: format!("`{name}` is not a spawned call"),
-                    });
-                }
+                let name = self.spawned_call(&mut c, "the name of a spawned semtimedop")?;
                 c.done()?;
                 Stmt::Expire { name }
             }
             Some(Tok::Ident(k)) if k == "join" && c.peek2() != Some(&Tok::Punct(':')) => {
                 c.pos += 1;
-                let col = c.column();
-                let name = c.ident("the name of a spawned call")?;
-                if self.names.get(&name) != Some(&NameKind::Task) {
-                    return Err(ParseError {
-                        file: self.file.clone(),
-                        line: number,
-                        column: col,
-                        message: format!("`{name}` is not a spawned call"),
-                    });
-                }
+                let name = self.spawned_call(&mut c, "the name of a spawned call")?;
                 let expect = if c.eat('=') {
                     Some(self.expect(&mut c)?)
                 } else {
@@ -802,6 +784,21 @@ impl Parser {
     }
 
     /// A forked process that has not exited.
+    /// The name of a call a `spawn` line started (`expected` says what was wanted).
+    fn spawned_call(&self, c: &mut Cursor<'_>, expected: &str) -> Result<String, ParseError> {
+        let col = c.column();
+        let name = c.ident(expected)?;
+        if self.names.get(&name) == Some(&NameKind::Task) {
+            return Ok(name);
+        }
+        Err(ParseError {
+            file: self.file.clone(),
+            line: c.line,
+            column: col,
+            message: format!("`{name}` is not a spawned call"),
+        })
+    }
+
     fn live_process(&self, c: &mut Cursor<'_>) -> Result<String, ParseError> {
         let col = c.column();
         let name = c.ident("the name of a forked process")?;

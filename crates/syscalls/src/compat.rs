@@ -207,9 +207,6 @@ pub fn compat_msgctl(
     cmd: i32,
     buf: u32,
 ) -> SysResult {
-    if msqid < 0 || cmd < 0 {
-        return Err(Errno::EINVAL);
-    }
     let (cmd, flag) = direct_cmd(cmd);
     msgctl_compat(ns, task, msqid, cmd, buf, Version::Ipc64, flag)
 }

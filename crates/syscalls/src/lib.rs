@@ -132,12 +132,9 @@ pub fn syscall(
     args: [u64; 6],
 ) -> Option<SysResult> {
     use abi::arch::{generic, x86_64};
-    match arch {
+    let call = match arch {
         Arch::I386 => return syscall_i386(ns, task, nr, args.map(|r| r as u32)),
         Arch::Arm32 => return syscall_arm32(ns, task, nr, args.map(|r| r as u32)),
-        Arch::X86_64 | Arch::Generic => {}
-    }
-    let call = match arch {
         Arch::X86_64 => match nr {
             x86_64::nr::MSGGET => Call::MsgGet,
             x86_64::nr::MSGSND => Call::MsgSnd,
@@ -168,7 +165,6 @@ pub fn syscall(
             generic::nr::SHMCTL => Call::ShmCtl,
             _ => return None,
         },
-        Arch::I386 | Arch::Arm32 => return None,
     };
     let [a, b, c, d, e, _] = args;
     let int = |v: u64| v as i32;

@@ -50,14 +50,7 @@ impl<'a> Task<'a> {
     /// `copy_to_user`: `data` to `addr` (`EFAULT` where not writable; a prefix may have been
     /// written, as in the kernel).
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        self.pieces(addr, data.len(), |attached, at, range| {
-            let part = &data[range];
-            if attached {
-                self.attach.write(at as usize, part)
-            } else {
-                self.memory.write(at, part)
-            }
-        })
+        self.store(addr, data, |m, at, part| m.write(at, part))
     }
 
     /// `put_user`: one scalar (a message type, an address) to `addr`, all or nothing.
@@ -65,12 +58,23 @@ impl<'a> Task<'a> {
     /// Inside one attachment or outside all of them this is exact; a scalar that straddles
     /// an attachment's edge is stored piece by piece, each piece all or nothing.
     pub fn put(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.store(addr, data, |m, at, part| m.put(at, part))
+    }
+
+    /// Stores `data` at `addr`: through the attach table inside attachments (each piece all
+    /// or nothing), with `to_memory` elsewhere.
+    fn store(
+        &self,
+        addr: u64,
+        data: &[u8],
+        to_memory: impl Fn(&dyn UserMemory, u64, &[u8]) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
         self.pieces(addr, data.len(), |attached, at, range| {
             let part = &data[range];
             if attached {
                 self.attach.write(at as usize, part)
             } else {
-                self.memory.put(at, part)
+                to_memory(self.memory, at, part)
             }
         })
     }

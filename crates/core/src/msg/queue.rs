@@ -151,13 +151,12 @@ impl Queue {
     pub(crate) fn send_with(
         &self,
         caller: &Caller,
-        msg: Message,
+        mut msg: Message,
         wait: Wait,
     ) -> Result<(), SendError> {
         if !self.valid(&msg) {
             return Err(SendError::Invalid(msg));
         }
-        let mut msg = msg;
         loop {
             let now = self.ns.clock.realtime();
             let mut wake = WakeList::default();

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockWriteGuard};
 
 use crate::Errno;
 use crate::abi;
@@ -107,18 +107,16 @@ impl Memory for HeapMemory {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno> {
         check_range(self.len, offset, buf.len())?;
-        let untouched = {
-            let pages = self.pages.read();
-            pieces(offset, buf.len()).any(|(page, _, _)| !pages.contains_key(&page))
-        };
-        if untouched {
+        let mut pages = self.pages.read();
+        if pieces(offset, buf.len()).any(|(page, _, _)| !pages.contains_key(&page)) {
             // A page read for the first time becomes resident (zeros), as Linux faults it in.
-            let mut pages = self.pages.write();
+            drop(pages);
+            let mut all = self.pages.write();
             for (page, _, _) in pieces(offset, buf.len()) {
-                pages.entry(page).or_insert_with(zero_page);
+                all.entry(page).or_insert_with(zero_page);
             }
+            pages = RwLockWriteGuard::downgrade(all);
         }
-        let pages = self.pages.read();
         let mut done = 0;
         for (page, within, n) in pieces(offset, buf.len()) {
             let out = &mut buf[done..done + n];
